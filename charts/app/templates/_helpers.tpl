@@ -1,0 +1,188 @@
+{{/*
+Helpers of the app chart. The shared ones (names, labels, images, security
+contexts, checksums) live in charts/common; these model the app's workloads.
+*/}}
+
+{{/*
+app.trackLabel: the label key that tells a release's Deployments apart.
+Usage: {{ include "app.trackLabel" . }}
+*/}}
+{{- define "app.trackLabel" -}}charthouse.dev/track{{- end -}}
+
+{{/*
+app.selectorLabels: the immutable spec.selector of one Deployment: the common
+selector (name, instance, component "app") plus a fixed track label.
+
+Each Deployment *name* is bound to exactly one track for life:
+  <fullname>          -> stable  (rolling, recreate, and canary's stable side)
+  <fullname>-canary   -> canary
+  <fullname>-blue     -> blue
+  <fullname>-green    -> green
+Switching rollout.strategy creates or deletes whole Deployments; it never edits
+the selector of one that exists, so no upgrade can hit "field is immutable".
+Usage: {{ include "app.selectorLabels" (dict "context" $ "track" "stable") | nindent 6 }}
+*/}}
+{{- define "app.selectorLabels" -}}
+{{ include "common.labels.selector" (dict "context" .context "component" "app") }}
+{{ include "app.trackLabel" . }}: {{ .track | quote }}
+{{- end -}}
+
+{{/*
+app.serviceSelector: what the main Service selects. Every track (so canary pods
+share traffic by replica count, as in the seed's §4.2) except under blueGreen,
+where only the active colour is selected.
+Usage: {{ include "app.serviceSelector" . | nindent 4 }}
+*/}}
+{{- define "app.serviceSelector" -}}
+{{- if eq .Values.rollout.strategy "blueGreen" -}}
+{{ include "app.selectorLabels" (dict "context" . "track" .Values.rollout.blueGreen.activeColor) }}
+{{- else -}}
+{{ include "common.labels.selector" (dict "context" . "component" "app") }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+app.canaryShare: how many of "n" pods the canary gets at "weight" percent:
+rounded, at least 1 for any non-zero weight (the seed's 10% of 10 = 1).
+Usage: {{ include "app.canaryShare" (dict "n" 10 "weight" 10) }}
+*/}}
+{{- define "app.canaryShare" -}}
+{{- $n := int .n -}}
+{{- $w := int .weight -}}
+{{- if or (eq $w 0) (eq $n 0) -}}0
+{{- else if eq $w 100 -}}{{ $n }}
+{{- else -}}{{ max 1 (div (add (mul $n $w) 50) 100) }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+app.stableShare: the stable side's pods next to a canary of "canary" pods: the
+rest of "n", but at least 1 while the weight is below 100.
+Usage: {{ include "app.stableShare" (dict "n" 10 "weight" 10 "canary" 1) }}
+*/}}
+{{- define "app.stableShare" -}}
+{{- if eq (int .weight) 100 -}}0
+{{- else -}}{{ max 1 (sub (int .n) (int .canary)) }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+app.workloads: the Deployments of the release as YAML {items: [...]}, each with
+name, track, tag, replicas, and hpa/minReplicas/maxReplicas. Every template
+(Deployments, HPAs, Services, NOTES) reads this one list.
+Usage: {{ $workloads := (include "app.workloads" . | fromYaml).items }}
+*/}}
+{{- define "app.workloads" -}}
+{{- $fullname := include "common.names.fullname" . -}}
+{{- $tag := toString .Values.image.tag -}}
+{{- $as := .Values.autoscaling -}}
+{{- $n := int .Values.replicaCount -}}
+{{- $items := list -}}
+{{- if eq .Values.rollout.strategy "blueGreen" -}}
+{{- $bg := .Values.rollout.blueGreen -}}
+{{- range $color := list "blue" "green" -}}
+{{- $colorTag := default $tag (get $bg $color).tag | toString -}}
+{{- $w := dict "name" (printf "%s-%s" $fullname $color | trunc 63 | trimSuffix "-") "track" $color "tag" $colorTag "path" (printf "rollout.blueGreen.%s" $color) "replicas" $n "hpa" $as.enabled "minReplicas" (int $as.minReplicas) "maxReplicas" (int $as.maxReplicas) -}}
+{{- if and (ne $color $bg.activeColor) (not (kindIs "invalid" $bg.previewReplicas)) -}}
+{{- $_ := set $w "replicas" (int $bg.previewReplicas) -}}
+{{- $_ := set $w "hpa" false -}}
+{{- end -}}
+{{- $items = append $items $w -}}
+{{- end -}}
+{{- else if eq .Values.rollout.strategy "canary" -}}
+{{- $weight := int .Values.rollout.canary.weight -}}
+{{- $c := int (include "app.canaryShare" (dict "n" $n "weight" $weight)) -}}
+{{- $cMin := int (include "app.canaryShare" (dict "n" $as.minReplicas "weight" $weight)) -}}
+{{- $cMax := max $cMin (int (include "app.canaryShare" (dict "n" $as.maxReplicas "weight" $weight))) -}}
+{{- $sMin := int (include "app.stableShare" (dict "n" $as.minReplicas "weight" $weight "canary" $cMin)) -}}
+{{- $sMax := max $sMin (sub (int $as.maxReplicas) $cMax) -}}
+{{- $stable := dict "name" $fullname "track" "stable" "tag" $tag "path" "image" "replicas" (int (include "app.stableShare" (dict "n" $n "weight" $weight "canary" $c))) "hpa" (and $as.enabled (gt $sMin 0)) "minReplicas" $sMin "maxReplicas" $sMax -}}
+{{- $canaryTag := default $tag .Values.rollout.canary.tag | toString -}}
+{{- $canary := dict "name" (printf "%s-canary" $fullname | trunc 63 | trimSuffix "-") "track" "canary" "tag" $canaryTag "path" "rollout.canary" "replicas" $c "hpa" (and $as.enabled (gt $cMin 0)) "minReplicas" $cMin "maxReplicas" $cMax -}}
+{{- $items = list $stable $canary -}}
+{{- else -}}
+{{- $items = list (dict "name" $fullname "track" "stable" "tag" $tag "path" "image" "replicas" $n "hpa" $as.enabled "minReplicas" (int $as.minReplicas) "maxReplicas" (int $as.maxReplicas)) -}}
+{{- end -}}
+{{- toYaml (dict "items" $items) -}}
+{{- end -}}
+
+{{/*
+app.env: the container's env list, or nothing. Sources in order: config.env
+(from the ConfigMap), secrets.env (from the Secret), env, extraEnv. A name set
+twice fails the render: Kubernetes silently keeps the last one, and server-side
+apply (Helm 4) rejects duplicate list keys outright.
+Usage: {{- include "app.env" . | nindent 10 }}
+*/}}
+{{- define "app.env" -}}
+{{- $fullname := include "common.names.fullname" . -}}
+{{- $entries := list -}}
+{{- $seen := dict -}}
+{{- range $name, $_ := .Values.config.env -}}
+{{- $entries = append $entries (dict "source" (printf "config.env.%s" $name) "var" (dict "name" $name "valueFrom" (dict "configMapKeyRef" (dict "name" $fullname "key" $name)))) -}}
+{{- end -}}
+{{- $secretName := default $fullname .Values.secrets.existingSecret -}}
+{{- range $name, $key := .Values.secrets.env -}}
+{{- $entries = append $entries (dict "source" (printf "secrets.env.%s" $name) "var" (dict "name" $name "valueFrom" (dict "secretKeyRef" (dict "name" $secretName "key" $key)))) -}}
+{{- end -}}
+{{- range $name, $value := .Values.env -}}
+{{- $var := dict "name" $name -}}
+{{- if kindIs "map" $value -}}
+{{- $var = merge $var (deepCopy $value) -}}
+{{- else -}}
+{{- $_ := set $var "value" (toString $value) -}}
+{{- end -}}
+{{- $entries = append $entries (dict "source" (printf "env.%s" $name) "var" $var) -}}
+{{- end -}}
+{{- range $i, $var := .Values.extraEnv -}}
+{{- $entries = append $entries (dict "source" (printf "extraEnv[%d]" $i) "var" $var) -}}
+{{- end -}}
+{{- $vars := list -}}
+{{- range $entries -}}
+{{- $name := .var.name -}}
+{{- if hasKey $seen $name -}}
+{{- fail (printf "%s: environment variable %q is already set by %s" .source $name (get $seen $name)) -}}
+{{- end -}}
+{{- $_ := set $seen $name .source -}}
+{{- $vars = append $vars .var -}}
+{{- end -}}
+{{- if $vars -}}
+env:
+{{- toYaml $vars | nindent 2 }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+app.probe: one probe block. HTTP GET on path/port by default; "custom" replaces
+the handler (exec, tcpSocket, grpc, httpGet); enabled=false drops the probe.
+Usage: {{- include "app.probe" (dict "kind" "livenessProbe" "probe" .Values.probes.liveness) | nindent 10 }}
+*/}}
+{{- define "app.probe" -}}
+{{- $p := .probe -}}
+{{- if $p.enabled -}}
+{{ .kind }}:
+  {{- if $p.custom }}
+  {{- toYaml $p.custom | nindent 2 }}
+  {{- else }}
+  httpGet:
+    path: {{ $p.path | quote }}
+    port: {{ $p.port }}
+  {{- end }}
+  initialDelaySeconds: {{ int $p.initialDelaySeconds }}
+  periodSeconds: {{ int $p.periodSeconds }}
+  timeoutSeconds: {{ int $p.timeoutSeconds }}
+  failureThreshold: {{ int $p.failureThreshold }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+app.configMapEnabled / app.secretEnabled: whether the chart owns a ConfigMap or
+Secret ("true" or empty).
+Usage: {{- if include "app.secretEnabled" . }}
+*/}}
+{{- define "app.configMapEnabled" -}}
+{{- if or .Values.config.env .Values.config.files -}}true{{- end -}}
+{{- end -}}
+
+{{- define "app.secretEnabled" -}}
+{{- if and .Values.secrets.data (not .Values.secrets.existingSecret) -}}true{{- end -}}
+{{- end -}}
