@@ -1,0 +1,85 @@
+# charthouse: every target sets up what it needs on first run (venv, Python
+# dependencies, Go-built tools), so `make test` and `make release` work on a
+# fresh clone. Tools are cached under $(CHARTHOUSE_HOME) by name and version.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+CHARTHOUSE_HOME ?= $(HOME)/.cache/charthouse
+export CHARTHOUSE_HOME
+TOOLS_BIN := $(CHARTHOUSE_HOME)/bin
+export PATH := $(CURDIR)/$(VENV)/bin:$(TOOLS_BIN):$(PATH)
+CH := $(VENV)/bin/charthouse
+STAMP := .make/venv-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
+PYTEST_WORKERS ?= auto
+
+.PHONY: help setup tools lint test test-unit test-integration release serve \
+        cluster-up cluster-down bench fuzz validate docs clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "charthouse: $(PYTHON) not found: install Python >= 3.11" >&2; exit 2; }
+	@echo "charthouse: creating $(VENV) and installing Python dependencies" >&2
+	@$(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev,fast]'
+	@rm -rf .make && mkdir -p .make && touch $@
+
+venv: $(STAMP)
+
+setup: $(STAMP) ## create the venv and build every pinned tool (cached)
+	@$(CH) tools install
+
+tools-core: $(STAMP)
+	@$(CH) tools install helm3 helm4 ct
+
+lint: tools-core ## ruff, mypy --strict, yamllint, ct lint
+	ruff check scripts tests bench
+	ruff format --check scripts tests bench
+	mypy --strict scripts
+	yamllint -c ci/lintconf.yaml charts ct.yaml ci
+	ct lint --config ct.yaml --all
+
+validate: tools-core ## charthouse validate over every chart, scenario, k8s version, helm 3+4
+	$(CH) validate
+
+docs: $(STAMP) ## regenerate chart READMEs' values tables
+	$(CH) docs
+
+test: setup ## unit + integration tests (what .ci/run runs)
+	$(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory test-integration
+
+test-unit: tools-core ## offline render/validate/policy tests
+	pytest -m "not integration" -n $(PYTEST_WORKERS) tests
+
+test-integration: setup ## install/upgrade/test every chart on a real API server
+	pytest -m integration -p no:randomly tests/integration
+
+release: tools-core ## version, package, sign, index changed charts into dist/repo
+	$(CH) release
+
+serve: $(STAMP) ## serve dist/repo at http://127.0.0.1:8879
+	$(CH) serve dist/repo
+
+cluster-up: setup ## start a test cluster (kind if Docker works, else embedded)
+	$(CH) cluster up
+
+cluster-down: $(STAMP) ## stop the test cluster, leaving no process behind
+	$(CH) cluster down
+
+bench: setup ## benchmarks: ratios against baselines run in the same process
+	python bench/render.py
+	@[ ! -f bench/release.py ] || python bench/release.py
+	@[ ! -f bench/cluster.py ] || python bench/cluster.py
+
+fuzz: tools-core ## a larger schema-fuzz run than the one in make test
+	CHARTHOUSE_FUZZ_EXAMPLES=2000 pytest -m "not integration" tests/unit/test_schema_fuzz.py
+
+clean: ## remove the venv and build outputs (keeps the tool cache)
+	rm -rf $(VENV) .make dist charts/*/charts/*.tgz

@@ -1,0 +1,153 @@
+"""Finding charts, reading Chart.yaml, and building their ``file://`` dependencies.
+
+Dependencies are built in topological order (``stack`` needs ``app`` packaged with
+``common`` inside it) and only when a source changed since the last build, under a
+lock so that parallel test workers never race on ``charts/<name>/charts/``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from charthouse import paths
+from charthouse.errors import CharthouseError
+from charthouse.proc import run
+
+
+@dataclass(frozen=True)
+class ChartInfo:
+    """The parts of Chart.yaml charthouse relies on."""
+
+    path: Path
+    name: str
+    version: str
+    type: str
+    kube_version: str
+    file_dependencies: tuple[Path, ...]
+    metadata: dict[str, Any]
+
+    @property
+    def is_library(self) -> bool:
+        return self.type == "library"
+
+    def scenarios(self) -> list[Path]:
+        """The chart's ``ci/*-values.yaml`` files, sorted."""
+        return sorted((self.path / "ci").glob("*-values.yaml"))
+
+
+def load_chart(chart: Path | str) -> ChartInfo:
+    """Read ``Chart.yaml``; every mistake names the file and the field."""
+    chart_dir = resolve_chart_dir(chart)
+    chart_file = chart_dir / "Chart.yaml"
+    try:
+        data = yaml.safe_load(chart_file.read_text())
+    except yaml.YAMLError as exc:
+        raise CharthouseError(f"{chart_file}: invalid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CharthouseError(f"{chart_file}: expected a mapping at the top level")
+    for key in ("name", "version"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise CharthouseError(f"{chart_file}: {key}: required string is missing")
+    deps: list[Path] = []
+    for index, dep in enumerate(data.get("dependencies") or []):
+        repo = str(dep.get("repository", "")) if isinstance(dep, dict) else ""
+        if repo.startswith("file://"):
+            target = (chart_dir / repo.removeprefix("file://")).resolve()
+            if not (target / "Chart.yaml").is_file():
+                raise CharthouseError(
+                    f"{chart_file}: dependencies[{index}].repository: {repo} has no Chart.yaml"
+                )
+            deps.append(target)
+    return ChartInfo(
+        path=chart_dir,
+        name=data["name"],
+        version=str(data["version"]),
+        type=str(data.get("type", "application")),
+        kube_version=str(data.get("kubeVersion", "")),
+        file_dependencies=tuple(deps),
+        metadata=data,
+    )
+
+
+def resolve_chart_dir(chart: Path | str) -> Path:
+    """Accept a path or a bare chart name (``app`` means ``charts/app``)."""
+    candidate = Path(chart)
+    if not (candidate / "Chart.yaml").is_file() and not candidate.is_absolute():
+        by_name = paths.CHARTS_DIR / str(chart)
+        if (by_name / "Chart.yaml").is_file():
+            candidate = by_name
+    if not (candidate / "Chart.yaml").is_file():
+        raise CharthouseError(f"{chart}: not a chart (no Chart.yaml found)")
+    return candidate.resolve()
+
+
+def all_charts(include_library: bool = False) -> list[ChartInfo]:
+    """Every chart under ``charts/``; application charts only unless asked."""
+    found = [load_chart(p.parent) for p in sorted(paths.CHARTS_DIR.glob("*/Chart.yaml"))]
+    return [c for c in found if include_library or not c.is_library]
+
+
+def _newest_mtime(directory: Path) -> float:
+    newest = 0.0
+    for path in directory.rglob("*"):
+        if path.is_file() and "charts" not in path.relative_to(directory).parts[:1]:
+            newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def _deps_stale(info: ChartInfo) -> bool:
+    built = info.path / "charts"
+    for dep_dir in info.file_dependencies:
+        dep = load_chart(dep_dir)
+        archive = built / f"{dep.name}-{dep.version}.tgz"
+        if not archive.is_file():
+            return True
+        source_mtime = max(_newest_mtime(dep_dir), _archive_inputs_mtime(dep))
+        if source_mtime > archive.stat().st_mtime:
+            return True
+    return False
+
+
+def _archive_inputs_mtime(dep: ChartInfo) -> float:
+    """A dependency's own built dependencies count as its inputs too."""
+    built = dep.path / "charts"
+    if not built.is_dir():
+        return 0.0
+    return max((p.stat().st_mtime for p in built.glob("*.tgz")), default=0.0)
+
+
+@contextmanager
+def _deps_lock() -> Iterator[None]:
+    lock_file = paths.CACHE_HOME / "locks" / "chart-deps.lock"
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_dependencies(chart: Path | str, helm: Path) -> None:
+    """Build ``file://`` dependencies (recursively, deepest first) when stale."""
+    with _deps_lock():
+        _build_recursive(resolve_chart_dir(chart), helm, seen=set())
+
+
+def _build_recursive(chart_dir: Path, helm: Path, seen: set[Path]) -> None:
+    if chart_dir in seen:
+        return
+    seen.add(chart_dir)
+    info = load_chart(chart_dir)
+    for dep in info.file_dependencies:
+        _build_recursive(dep, helm, seen)
+    if info.file_dependencies and _deps_stale(info):
+        action = "build" if (chart_dir / "Chart.lock").is_file() else "update"
+        run([helm, "dependency", action, chart_dir, "--skip-refresh"], timeout=300)

@@ -1,0 +1,152 @@
+"""Schemas for custom resources (ServiceMonitor, Gateway API), from pinned CRDs.
+
+The CRD files come out of the pinned Go modules listed under ``crds:`` in
+``ci/tools.yaml`` (``go mod download``; cached by the Go module cache). Validation
+is strict like the built-in kinds: a CRD's structural schema prunes unknown fields
+on the server, silently, which is exactly the typo we want to catch, so every
+object schema without ``x-kubernetes-preserve-unknown-fields`` gets
+``additionalProperties: false``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+import yaml
+
+from charthouse import paths
+from charthouse.errors import CharthouseError
+from charthouse.kubeschema import SchemaViolation, ValidateFn, compile_schema, field_of
+from charthouse.proc import run
+
+
+@dataclass(frozen=True)
+class CrdSource:
+    name: str
+    module: str
+    version: str
+    files: tuple[str, ...]
+
+
+def sources() -> list[CrdSource]:
+    data = yaml.safe_load(paths.TOOLS_FILE.read_text()) or {}
+    found = []
+    for name, entry in (data.get("crds") or {}).items():
+        where = f"{paths.TOOLS_FILE}: crds.{name}"
+        if not isinstance(entry, dict) or not entry.get("module") or not entry.get("version"):
+            raise CharthouseError(f"{where}: needs module and version")
+        found.append(
+            CrdSource(name, entry["module"], entry["version"], tuple(entry.get("files") or ()))
+        )
+    return found
+
+
+def module_dir(module: str, version: str) -> Path:
+    """Download (once) and locate a Go module's files."""
+    go = shutil.which("go")
+    if go is None:
+        raise CharthouseError(
+            f"go: not found on PATH; needed to fetch CRD schemas from {module}@{version}"
+        )
+    result = run(
+        [go, "mod", "download", "-json", f"{module}@{version}"],
+        timeout=600,
+        env={"GOFLAGS": "-mod=mod"},
+    )
+    return Path(json.loads(result.stdout)["Dir"])
+
+
+def crd_files() -> list[Path]:
+    """Every pinned CRD file (downloading modules on first use)."""
+    files = []
+    for source in sources():
+        root = module_dir(source.module, source.version)
+        for rel in source.files:
+            path = root / rel
+            if not path.is_file():
+                raise CharthouseError(
+                    f"{paths.TOOLS_FILE}: crds.{source.name}: {rel} not in "
+                    f"{source.module}@{source.version}"
+                )
+            files.append(path)
+    return files
+
+
+def _strict(node: Any) -> Any:
+    if isinstance(node, dict):
+        out = {
+            k: _strict(v)
+            for k, v in node.items()
+            if k not in ("description", "format") and not k.startswith("x-kubernetes")
+        }
+        if "properties" in node:
+            out["properties"] = {k: _strict(v) for k, v in node["properties"].items()}
+            if (
+                not node.get("x-kubernetes-preserve-unknown-fields")
+                and "additionalProperties" not in node
+            ):
+                out["additionalProperties"] = False
+        if node.get("x-kubernetes-int-or-string"):
+            out.pop("type", None)
+            out["type"] = ["integer", "string"]
+        return out
+    if isinstance(node, list):
+        return [_strict(item) for item in node]
+    return node
+
+
+@cache
+def _validators() -> dict[tuple[str, str], ValidateFn]:
+    found: dict[tuple[str, str], ValidateFn] = {}
+    for path in crd_files():
+        for crd in yaml.safe_load_all(path.read_text()):
+            if not crd or crd.get("kind") != "CustomResourceDefinition":
+                continue
+            spec = crd["spec"]
+            for version in spec["versions"]:
+                if not version.get("served"):
+                    continue
+                body = _strict(version["schema"]["openAPIV3Schema"])
+                body.setdefault("properties", {}).update(
+                    {
+                        "apiVersion": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "metadata": {"type": "object"},
+                    }
+                )
+                body["required"] = sorted(
+                    {*body.get("required", []), "apiVersion", "kind", "metadata"}
+                )
+                body.pop("status", None)
+                found[(f"{spec['group']}/{version['name']}", spec["names"]["kind"])] = (
+                    compile_schema(body)
+                )
+    return found
+
+
+def known_kinds() -> set[tuple[str, str]]:
+    return set(_validators())
+
+
+def validate_object(obj: Mapping[str, Any]) -> SchemaViolation | None:
+    """Validate a custom resource; an unknown kind is itself a violation."""
+    key = (str(obj.get("apiVersion")), str(obj.get("kind")))
+    validate = _validators().get(key)
+    if validate is None:
+        return SchemaViolation(
+            field="kind",
+            message=f"no schema for {key[0]} {key[1]} "
+            "(not a built-in kind and not a pinned CRD in ci/tools.yaml)",
+        )
+    try:
+        validate(obj)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        return SchemaViolation(field=field_of(exc), message=exc.message)
+    return None

@@ -1,0 +1,227 @@
+"""Rendering charts to manifests, behind one interface with two engines.
+
+* :class:`HelmBinaryRenderer` runs ``helm template`` (helm 3 or 4): the reference.
+* :class:`SdkRenderer` renders in-process through ``helm-python-sdk`` (the Helm 4
+  Go SDK as a shared library): ~50x faster, which makes rendering every chart x
+  scenario x Kubernetes version affordable in unit tests. It is young and has a
+  single maintainer, so it is only a fast path: ``tests/unit/test_render_engines.py``
+  proves both engines produce identical objects for every scenario, and
+  :func:`get_renderer` falls back to the binary whenever the SDK is unavailable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import yaml
+
+from charthouse import tools, values
+from charthouse.charts import ensure_dependencies, resolve_chart_dir
+from charthouse.errors import CharthouseError
+from charthouse.proc import run
+
+SUPPORTED_KUBE_VERSIONS: tuple[str, ...] = tuple(f"1.{minor}.0" for minor in range(31, 38))
+DEFAULT_KUBE_VERSION = SUPPORTED_KUBE_VERSIONS[-1]
+
+Engine = Literal["auto", "binary", "sdk"]
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """Everything that determines a render; equal requests give equal output."""
+
+    chart: Path
+    values_files: tuple[Path, ...] = ()
+    values: Mapping[str, Any] | None = None
+    set_values: tuple[str, ...] = ()
+    release: str = "release"
+    namespace: str = "default"
+    kube_version: str = DEFAULT_KUBE_VERSION
+    api_versions: tuple[str, ...] = field(default_factory=tuple)
+
+
+class RenderError(CharthouseError):
+    """A template failed (``fail``, schema rejection, bad values); message is helm's."""
+
+
+class Renderer(Protocol):
+    name: str
+
+    def render(self, request: RenderRequest) -> str:
+        """Return the rendered manifests as one multi-document YAML string."""
+        ...
+
+
+def _helm_error(chart: Path, stderr: str) -> str:
+    lines = [line.removeprefix("Error: ") for line in stderr.strip().splitlines()]
+    lines = [line for line in lines if not line.startswith(("Use --debug", "helm.go:"))]
+    return f"{chart}: " + "\n".join(lines)
+
+
+class HelmBinaryRenderer:
+    """``helm template`` as a subprocess: the reference engine."""
+
+    def __init__(self, major: int) -> None:
+        if major not in (3, 4):
+            raise CharthouseError(f"--helm: expected 3 or 4, got {major}")
+        self.major = major
+        self.name = f"helm{major}"
+        self.helm = tools.ensure_tool(self.name)
+
+    def render(self, request: RenderRequest) -> str:
+        ensure_dependencies(request.chart, self.helm)
+        cmd: list[str | Path] = [
+            self.helm,
+            "template",
+            request.release,
+            request.chart,
+            "--namespace",
+            request.namespace,
+            "--kube-version",
+            request.kube_version,
+        ]
+        for api in request.api_versions:
+            cmd += ["--api-versions", api]
+        for values_file in request.values_files:
+            cmd += ["--values", values_file]
+        with tempfile.TemporaryDirectory(prefix="charthouse-render-") as tmp:
+            if request.values:
+                inline = Path(tmp) / "inline-values.yaml"
+                inline.write_text(yaml.safe_dump(dict(request.values)))
+                cmd += ["--values", inline]
+            for expression in request.set_values:
+                cmd += ["--set", expression]
+            result = run(cmd, check=False, timeout=120)
+        if result.returncode != 0:
+            raise RenderError(_helm_error(request.chart, result.stderr))
+        return result.stdout
+
+
+class SdkRenderer:
+    """In-process Helm 4 rendering through ``helm-python-sdk``.
+
+    The SDK's public ``render()`` has no Kubernetes-version or API-versions option,
+    but its native ``helm_render`` accepts ``kube_version`` and ``api_versions``
+    (as ``helm lint`` does); the engine-equivalence test keeps us honest about it.
+    """
+
+    name = "sdk"
+
+    def __init__(self) -> None:
+        import helm_python
+
+        self._sdk = helm_python
+        self._helm = tools.ensure_tool("helm4")  # only for building dependencies
+
+    @lru_cache(maxsize=64)  # noqa: B019 - one renderer per process; charts are few
+    def _chart(self, chart: Path, stamp: float) -> Any:
+        return self._sdk.Chart.load(chart)
+
+    def render(self, request: RenderRequest) -> str:
+        from helm_python import _native
+
+        ensure_dependencies(request.chart, self._helm)
+        merged: dict[str, Any] = {}
+        for layer in values.sources(request.values_files, request.values, request.set_values):
+            merged = values.deep_merge(merged, layer.values, keep_null=True)
+        chart = self._chart(request.chart, _tree_stamp(request.chart))
+        options: dict[str, Any] = {
+            "name": request.release,
+            "namespace": request.namespace,
+            "is_install": True,
+            "kube_version": request.kube_version,
+        }
+        if request.api_versions:
+            options["api_versions"] = list(request.api_versions)
+        try:
+            rendered = _native.call_string(
+                "helm_render", chart._raw(), json.dumps(merged), json.dumps(options)
+            )
+        except self._sdk.HelmError as exc:
+            raise RenderError(f"{request.chart}: {exc}") from exc
+        manifests: dict[str, str] = json.loads(rendered)
+        return _join_like_helm(manifests)
+
+
+def _tree_stamp(chart: Path) -> float:
+    """Newest mtime under the chart: a changed template invalidates the SDK cache."""
+    return max((p.stat().st_mtime for p in chart.rglob("*") if p.is_file()), default=0.0)
+
+
+def _join_like_helm(manifests: Mapping[str, str]) -> str:
+    documents = []
+    for template, body in sorted(manifests.items()):
+        if template.endswith("NOTES.txt") or not body.strip():
+            continue
+        documents.append(f"---\n# Source: {template}\n{body.strip()}\n")
+    return "".join(documents)
+
+
+def sdk_available() -> bool:
+    if os.environ.get("CHARTHOUSE_RENDER_ENGINE") == "binary":
+        return False
+    try:
+        import helm_python
+
+        helm_python.helm_sdk_version()
+    except Exception:  # any load failure of the native library means: no fast path
+        return False
+    return True
+
+
+@lru_cache(maxsize=4)
+def get_renderer(engine: Engine = "auto", helm_major: int = 4) -> Renderer:
+    """The renderer to use. ``auto`` = the SDK fast path for Helm 4 when it loads,
+    else the binary. Asking for helm 3 always gets the binary."""
+    if engine == "sdk" or (engine == "auto" and helm_major == 4 and sdk_available()):
+        if engine == "sdk" and not sdk_available():
+            raise CharthouseError(
+                "render engine sdk: helm-python-sdk is not installed or fails "
+                "to load; install charthouse[fast] or use --engine binary"
+            )
+        return SdkRenderer()
+    return HelmBinaryRenderer(helm_major)
+
+
+def render(
+    chart: Path | str,
+    *,
+    values_files: Sequence[Path] = (),
+    values_inline: Mapping[str, Any] | None = None,
+    set_values: Sequence[str] = (),
+    release: str = "release",
+    namespace: str = "default",
+    kube_version: str | None = None,
+    api_versions: Sequence[str] = (),
+    engine: Engine = "auto",
+    helm_major: int = 4,
+) -> str:
+    """Render ``chart`` and return the manifests text."""
+    request = RenderRequest(
+        chart=resolve_chart_dir(chart),
+        values_files=tuple(Path(p) for p in values_files),
+        values=values_inline,
+        set_values=tuple(set_values),
+        release=release,
+        namespace=namespace,
+        kube_version=normalise_kube_version(kube_version or DEFAULT_KUBE_VERSION),
+        api_versions=tuple(api_versions),
+    )
+    return get_renderer(engine, helm_major).render(request)
+
+
+def normalise_kube_version(version: str) -> str:
+    """``1.31``, ``v1.31`` and ``1.31.0`` all mean ``1.31.0``."""
+    parts = version.removeprefix("v").split(".")
+    if len(parts) < 2 or not all(p.isdigit() for p in parts[:3]):
+        raise CharthouseError(f"--kube-version: expected MAJOR.MINOR[.PATCH], got {version!r}")
+    while len(parts) < 3:
+        parts.append("0")
+    return ".".join(parts[:3])

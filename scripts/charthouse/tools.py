@@ -1,0 +1,339 @@
+"""Pinned external tools (helm 3/4, ct, cluster components), built from Go modules.
+
+Nothing is downloaded from release pages: each tool in ``ci/tools.yaml`` is built
+with the local Go toolchain from the Go module proxy, once per version, into
+``$CHARTHOUSE_HOME/tools/<name>-<version>/``. A binary the user already has on
+PATH is used instead when its version matches the pin's ``accept`` pattern.
+
+The fast path (tool already there) does no subprocess work at all, so a warm
+``make setup`` costs milliseconds per tool.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from charthouse import paths
+from charthouse.errors import CharthouseError
+from charthouse.proc import run
+
+_GO_HINT = "install Go >= {go} (https://go.dev/dl/ or your package manager) and put `go` on PATH"
+
+
+@dataclass(frozen=True)
+class ToolPin:
+    """One entry of ``ci/tools.yaml``."""
+
+    name: str
+    package: str
+    version: str
+    ldflags: str = ""
+    gomod: Path | None = None
+    binary: str = ""
+    on_path: tuple[str, ...] = ()
+    version_args: tuple[str, ...] = ("version",)
+    accept: str = ""
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def binary_name(self) -> str:
+        return self.binary or self.package.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def install_dir(self) -> Path:
+        return paths.CACHE_HOME / "tools" / f"{self.name}-{self.version}"
+
+    @property
+    def built_path(self) -> Path:
+        return self.install_dir / self.binary_name
+
+    @property
+    def found_marker(self) -> Path:
+        """Records the PATH binary accepted for this pin, so we probe PATH only once."""
+        return paths.CACHE_HOME / "tools" / f"{self.name}-{self.version}.onpath"
+
+
+@dataclass(frozen=True)
+class Pins:
+    go: str
+    tools: Mapping[str, ToolPin]
+    aliases: Mapping[str, str]
+
+
+def _field(entry: Mapping[str, Any], key: str, where: str, kind: type) -> Any:
+    value = entry.get(key)
+    if not isinstance(value, kind):
+        raise CharthouseError(f"{where}.{key}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def load_pins(path: Path | None = None) -> Pins:
+    """Parse the pin file, naming the file and the field on any mistake."""
+    pin_file = path or paths.TOOLS_FILE
+    try:
+        data = yaml.safe_load(pin_file.read_text())
+    except OSError as exc:
+        raise CharthouseError(f"{pin_file}: cannot read pin file: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise CharthouseError(f"{pin_file}: invalid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("tools"), dict):
+        raise CharthouseError(f"{pin_file}: tools: expected a mapping of tool name to pin")
+    tools: dict[str, ToolPin] = {}
+    for name, entry in data["tools"].items():
+        where = f"{pin_file}: tools.{name}"
+        if not isinstance(entry, dict):
+            raise CharthouseError(f"{where}: expected a mapping")
+        gomod = entry.get("gomod")
+        tools[name] = ToolPin(
+            name=name,
+            package=_field(entry, "package", where, str),
+            version=_field(entry, "version", where, str),
+            ldflags=" ".join(str(entry.get("ldflags", "")).split()),
+            gomod=(paths.REPO_ROOT / gomod) if gomod else None,
+            binary=str(entry.get("binary", "")),
+            on_path=tuple(entry.get("onPath", ())),
+            version_args=tuple(entry.get("versionArgs", ("version",))),
+            accept=str(entry.get("accept", "")),
+            env={str(k): str(v) for k, v in (entry.get("env") or {}).items()},
+        )
+    aliases = {str(k): str(v) for k, v in (data.get("aliases") or {}).items()}
+    for alias, target in aliases.items():
+        if target not in tools:
+            raise CharthouseError(f"{pin_file}: aliases.{alias}: unknown tool {target!r}")
+    return Pins(go=str(data.get("go", "1.26")), tools=tools, aliases=aliases)
+
+
+def pin(name: str) -> ToolPin:
+    pins = load_pins()
+    if name not in pins.tools:
+        known = ", ".join(sorted(pins.tools))
+        raise CharthouseError(f"{paths.TOOLS_FILE}: no tool named {name!r} (known: {known})")
+    return pins.tools[name]
+
+
+def _cached(tool: ToolPin) -> Path | None:
+    if tool.built_path.is_file():
+        return tool.built_path
+    if tool.found_marker.is_file():
+        found = Path(tool.found_marker.read_text().strip())
+        if found.is_file():
+            return found
+    return None
+
+
+def _from_path(tool: ToolPin) -> Path | None:
+    """A user's own binary, when its version fits the pin (the laptop case)."""
+    if not tool.accept or os.environ.get("CHARTHOUSE_IGNORE_PATH_TOOLS"):
+        return None
+    bin_dir = paths.BIN_DIR.resolve()
+    for candidate in tool.on_path:
+        found = shutil.which(candidate)
+        if not found or Path(found).resolve().parent == bin_dir:
+            continue
+        result = run([found, *tool.version_args], check=False, timeout=20)
+        if result.returncode == 0 and re.search(tool.accept, result.stdout + result.stderr):
+            return Path(found)
+    return None
+
+
+@contextmanager
+def _lock(name: str) -> Iterator[None]:
+    """Serialise builds of one tool across processes (pytest workers, parallel makes)."""
+    lock_dir = paths.CACHE_HOME / "tools"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with (lock_dir / f".{name}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _go_binary(required: str) -> str:
+    go = shutil.which("go")
+    if go is None:
+        raise CharthouseError("go: not found on PATH; " + _GO_HINT.format(go=required))
+    out = run([go, "env", "GOVERSION"], timeout=30).stdout.strip()
+    match = re.match(r"go(\d+)\.(\d+)", out)
+    have = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    need = tuple(int(part) for part in required.split(".")[:2])
+    if have < need:
+        raise CharthouseError(
+            f"go: found {out}, need >= {required}; " + _GO_HINT.format(go=required)
+        )
+    return go
+
+
+def _explain_go_failure(tool: ToolPin, message: str) -> str:
+    """Turn a Go build failure into the likely cause the user can act on."""
+    network = ("proxy.golang.org", "dial tcp", "no such host", "i/o timeout", "403 Forbidden")
+    if any(marker in message for marker in network):
+        proxy = os.environ.get("GOPROXY", "https://proxy.golang.org,direct")
+        return (
+            f"{tool.name}: could not download {tool.package}@{tool.version} from the Go module "
+            f"proxy (GOPROXY={proxy}); check network access to the proxy or set GOPROXY.\n"
+            f"{message}"
+        )
+    return f"{tool.name}: building {tool.package}@{tool.version} failed:\n{message}"
+
+
+def _build(tool: ToolPin, go: str) -> Path:
+    staging = tool.install_dir.with_name(f".{tool.install_dir.name}.build-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    ldflags = "-s -w " + tool.ldflags.replace("{version}", tool.version)
+    env = {"CGO_ENABLED": "0", "GOTOOLCHAIN": os.environ.get("GOTOOLCHAIN", "local"), **tool.env}
+    if tool.gomod is not None:
+        cmd = [
+            go,
+            "build",
+            "-trimpath",
+            "-ldflags",
+            ldflags.strip(),
+            "-o",
+            str(staging / tool.binary_name),
+            tool.package,
+        ]
+        cwd: Path | None = tool.gomod
+    else:
+        env["GOBIN"] = str(staging)
+        cmd = [
+            go,
+            "install",
+            "-trimpath",
+            "-ldflags",
+            ldflags.strip(),
+            f"{tool.package}@{tool.version}",
+        ]
+        cwd = None
+    try:
+        run(cmd, cwd=cwd, env=env, timeout=3600)
+    except CharthouseError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise CharthouseError(_explain_go_failure(tool, str(exc))) from exc
+    produced = staging / tool.binary_name
+    if not produced.is_file():
+        shutil.rmtree(staging, ignore_errors=True)
+        raise CharthouseError(f"{tool.name}: build produced no {tool.binary_name} binary")
+    shutil.rmtree(tool.install_dir, ignore_errors=True)
+    staging.rename(tool.install_dir)  # atomic: a half-built tool is never visible
+    return tool.built_path
+
+
+def _link(name: str, target: Path) -> None:
+    paths.BIN_DIR.mkdir(parents=True, exist_ok=True)
+    link = paths.BIN_DIR / name
+    if link.is_symlink() and link.readlink() == target:
+        return
+    tmp = link.with_name(f".{name}.{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(target)
+    tmp.replace(link)
+
+
+def _ensure(tool: ToolPin, go_required: str, report: _Reporter | None) -> Path:
+    found = _cached(tool)
+    if found is not None:
+        return found
+    with _lock(tool.name):
+        found = _cached(tool)
+        if found is not None:
+            return found
+        on_path = _from_path(tool)
+        if on_path is not None:
+            tool.found_marker.parent.mkdir(parents=True, exist_ok=True)
+            tool.found_marker.write_text(f"{on_path}\n")
+            return on_path
+        go = _go_binary(go_required)
+        if report is None:
+            return _build(tool, go)
+        with report.building(tool):
+            return _build(tool, go)
+
+
+def ensure_tool(name: str) -> Path:
+    """Path of the pinned tool ``name``, building it first if needed."""
+    pins = load_pins()
+    target = pins.aliases.get(name, name)
+    if target not in pins.tools:
+        raise CharthouseError(f"{paths.TOOLS_FILE}: no tool named {name!r}")
+    path = _ensure(pins.tools[target], pins.go, _Reporter(stream_is_tty=False))
+    _link(target, path)
+    return path
+
+
+class _Reporter:
+    """Progress for cold builds, which take minutes: a live timer on a terminal,
+    a heartbeat line every 30 s in CI logs."""
+
+    def __init__(self, *, stream_is_tty: bool) -> None:
+        self.tty = stream_is_tty
+
+    @contextmanager
+    def building(self, tool: ToolPin) -> Iterator[None]:
+        started = time.monotonic()
+        label = f"building {tool.name} {tool.version} from {tool.package}"
+        if self.tty:
+            from rich.console import Console
+
+            console = Console(stderr=True)
+            with console.status(f"{label} (Go build, can take minutes)"):
+                yield
+            console.print(
+                f"[green]built[/] {tool.name} {tool.version} in {time.monotonic() - started:.0f}s"
+            )
+            return
+        print(f"charthouse: {label} ...", file=sys.stderr, flush=True)
+        stop = threading.Event()
+
+        def heartbeat() -> None:
+            while not stop.wait(30):
+                print(
+                    f"charthouse:   still building {tool.name} ({time.monotonic() - started:.0f}s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+        thread = threading.Thread(target=heartbeat, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+        print(
+            f"charthouse: built {tool.name} {tool.version} in {time.monotonic() - started:.0f}s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def install(names: Sequence[str] = ()) -> dict[str, Path]:
+    """Ensure every named tool (default: all pins) and link them into BIN_DIR."""
+    pins = load_pins()
+    wanted = list(names) or list(pins.tools)
+    reporter = _Reporter(stream_is_tty=sys.stderr.isatty())
+    result: dict[str, Path] = {}
+    for name in wanted:
+        target = pins.aliases.get(name, name)
+        if target not in pins.tools:
+            raise CharthouseError(f"{paths.TOOLS_FILE}: no tool named {name!r}")
+        result[target] = _ensure(pins.tools[target], pins.go, reporter)
+        _link(target, result[target])
+    for alias, target in pins.aliases.items():
+        if target in result:
+            _link(alias, result[target])
+    return result

@@ -1,0 +1,205 @@
+"""Values: loading files, merging them as Helm does, and checking them against
+the chart's ``values.schema.json`` so an error names the *file* and the *field*.
+
+Helm's own schema error names the field but not which ``-f`` file set it; users
+with five values files deserve better.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from charthouse.charts import ChartInfo, load_chart
+from charthouse.errors import CharthouseError
+
+Values = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ValuesSource:
+    """Where a layer of values came from: a file, ``--set``, or inline (tests)."""
+
+    label: str
+    values: Values
+
+
+def load_values_file(path: Path) -> Values:
+    """Parse one values file; a malformed or non-mapping file is a clear error."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError as exc:
+        raise CharthouseError(f"{path}: values file not found") from exc
+    except OSError as exc:
+        raise CharthouseError(f"{path}: cannot read values file: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CharthouseError(f"{path}: malformed YAML{where}: {problem}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise CharthouseError(f"{path}: expected a mapping of values, got {type(data).__name__}")
+    return data
+
+
+def deep_merge(
+    base: Mapping[str, Any], override: Mapping[str, Any], *, keep_null: bool = False
+) -> Values:
+    """Helm's merging: maps merge, everything else replaces. Over chart defaults a
+    ``null`` deletes the key; between user layers (``keep_null``) it is kept so the
+    final coalesce with the defaults can delete it, as ``helm -f a -f b`` does."""
+    merged: Values = dict(base)
+    for key, value in override.items():
+        if value is None and not keep_null:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value, keep_null=keep_null)
+        else:
+            merged[key] = value
+    return merged
+
+
+def parse_set(expression: str) -> Values:
+    """Parse a ``--set`` expression exactly as Helm does (its own parser, via the SDK)."""
+    try:
+        import helm_python
+    except ImportError:  # pragma: no cover - the SDK is an optional fast path
+        return _parse_set_simple(expression)
+    try:
+        return helm_python.parse_set_string(expression)
+    except helm_python.HelmError as exc:
+        raise CharthouseError(f"--set {expression}: {exc}") from exc
+
+
+def _parse_set_simple(expression: str) -> Values:
+    """Fallback for the plain ``a.b=c`` form; anything fancier is left to helm."""
+    result: Values = {}
+    for part in expression.split(","):
+        key, sep, raw = part.partition("=")
+        if not sep or not key or any(not seg for seg in key.split(".")):
+            raise CharthouseError(f"--set {expression}: expected key=value, got {part!r}")
+        node = result
+        segments = key.split(".")
+        for segment in segments[:-1]:
+            node = node.setdefault(segment, {})
+        node[segments[-1]] = yaml.safe_load(raw) if raw else ""
+    return result
+
+
+def sources(
+    values_files: Sequence[Path] = (),
+    values: Mapping[str, Any] | None = None,
+    set_values: Sequence[str] = (),
+) -> list[ValuesSource]:
+    """User layers in Helm's precedence order (later wins)."""
+    layers = [ValuesSource(str(path), load_values_file(path)) for path in values_files]
+    if values:
+        layers.append(ValuesSource("inline values", dict(values)))
+    layers.extend(ValuesSource(f"--set {expr}", parse_set(expr)) for expr in set_values)
+    return layers
+
+
+def _path_label(path: Iterable[Any]) -> str:
+    label = ""
+    for part in path:
+        label += f"[{part}]" if isinstance(part, int) else (f".{part}" if label else str(part))
+    return label or "(top level)"
+
+
+def _blame(layers: Sequence[ValuesSource], field_path: Sequence[Any], fallback: str) -> str:
+    """The last layer that sets ``field_path`` (or its closest parent)."""
+    for depth in range(len(field_path), 0, -1):
+        for layer in reversed(layers):
+            node: Any = layer.values
+            for part in field_path[:depth]:
+                in_map = isinstance(node, Mapping) and part in node
+                in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+                if in_map or in_list:
+                    node = node[part]
+                else:
+                    break
+            else:
+                return layer.label
+    return fallback
+
+
+def _error_path(error: jsonschema.ValidationError) -> list[Any]:
+    path = list(error.absolute_path)
+    schema = error.schema
+    if (
+        error.validator == "additionalProperties"
+        and isinstance(error.instance, Mapping)
+        and isinstance(schema, Mapping)
+    ):
+        allowed = set(schema.get("properties", {}))
+        extra = sorted(k for k in error.instance if k not in allowed)
+        if extra:
+            path.append(extra[0])
+    return path
+
+
+def schema_errors(chart: ChartInfo, layers: Sequence[ValuesSource]) -> list[str]:
+    """Every schema violation as ``<file>: <field>: <problem>``, for this chart and
+    its ``file://`` subcharts (each validated on its own section plus ``global``)."""
+    messages = _check(chart, layers, prefix=())
+    for dep_dir in chart.file_dependencies:
+        dep = load_chart(dep_dir)
+        alias = _alias_of(chart, dep.name)
+        sub_layers = [
+            ValuesSource(layer.label, _section(layer.values, alias))
+            for layer in layers
+            if isinstance(layer.values.get(alias), Mapping) or "global" in layer.values
+        ]
+        parent_defaults = load_values_file(chart.path / "values.yaml")
+        defaults_layer = ValuesSource(
+            str(chart.path / "values.yaml"), _section(parent_defaults, alias)
+        )
+        messages += _check(dep, [defaults_layer, *sub_layers], prefix=(alias,))
+    return messages
+
+
+def _alias_of(chart: ChartInfo, dep_name: str) -> str:
+    for dep in chart.metadata.get("dependencies") or []:
+        if isinstance(dep, dict) and dep.get("name") == dep_name:
+            return str(dep.get("alias") or dep_name)
+    return dep_name
+
+
+def _section(values: Mapping[str, Any], alias: str) -> Values:
+    section = dict(values.get(alias) or {})
+    if "global" in values:
+        section["global"] = values["global"]
+    return section
+
+
+def _check(chart: ChartInfo, layers: Sequence[ValuesSource], prefix: tuple[str, ...]) -> list[str]:
+    schema_file = chart.path / "values.schema.json"
+    if not schema_file.is_file():
+        return []
+    try:
+        schema = json.loads(schema_file.read_text())
+    except json.JSONDecodeError as exc:
+        raise CharthouseError(f"{schema_file}: invalid JSON: {exc}") from exc
+    defaults = ValuesSource(
+        str(chart.path / "values.yaml"), load_values_file(chart.path / "values.yaml")
+    )
+    merged: Values = {}
+    for layer in [defaults, *layers]:
+        merged = deep_merge(merged, layer.values)
+    validator = jsonschema.Draft7Validator(schema)
+    messages = []
+    for error in sorted(validator.iter_errors(merged), key=lambda e: list(e.absolute_path)):
+        field_path = _error_path(error)
+        source = _blame([defaults, *layers], field_path, fallback=defaults.label)
+        messages.append(f"{source}: {_path_label([*prefix, *field_path])}: {error.message}")
+    return messages
