@@ -1,0 +1,266 @@
+"""The chart repository index (``index.yaml``): load, merge, write.
+
+Rules that make releases safe to re-run and to run concurrently with readers:
+
+* an existing entry is never dropped or rewritten (its ``created`` and ``digest`` stay);
+* a version already present with a different digest is refused, with the same digest
+  it is skipped, so re-running a release is a no-op;
+* the file is replaced atomically (temp file, fsync, rename), so a reader or a crash
+  sees the old index or the new one, never half of one;
+* output is deterministic: entries sorted by name and by version (highest first),
+  keys sorted, ``generated`` equal to the newest ``created``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tarfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from charthouse.errors import CharthouseError
+from charthouse.release.versioning import sort_descending
+
+try:
+    from yaml import CSafeDumper as _BaseDumper
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml import SafeDumper as _BaseDumper  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+INDEX_FILE = "index.yaml"
+API_VERSION = "v1"
+Entry = dict[str, Any]
+
+
+class _Loader(_BaseLoader):
+    """Keeps timestamps as the text found: an entry's ``created`` is never re-serialised."""
+
+
+_Loader.add_constructor(
+    "tag:yaml.org,2002:timestamp",
+    lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
+)
+
+
+class _Dumper(_BaseDumper):
+    """Indents lists under their key the way helm writes index.yaml."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)  # type: ignore[misc]
+
+
+def format_time(epoch: float) -> str:
+    """RFC 3339 in UTC, the form helm writes for ``created``."""
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Index:
+    """An index.yaml in memory; ``extra`` keeps top-level keys we do not manage."""
+
+    entries: dict[str, list[Entry]] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def find(self, name: str, version: str) -> Entry | None:
+        for entry in self.entries.get(name, ()):
+            if entry.get("version") == version:
+                return entry
+        return None
+
+    def versions(self, name: str) -> list[str]:
+        return [str(entry["version"]) for entry in self.entries.get(name, ())]
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.entries.values())
+
+
+def load(path: Path) -> Index:
+    """Read ``path``; a missing file is an empty index. Errors name the file and field."""
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        return Index()
+    except OSError as exc:
+        raise CharthouseError(f"{path}: cannot read index: {exc.strerror}") from exc
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CharthouseError(f"{path}: invalid YAML{where}: {problem}") from exc
+    if data is None:
+        return Index()
+    return from_mapping(data, str(path))
+
+
+def from_mapping(data: Any, source: str) -> Index:
+    if not isinstance(data, dict):
+        raise CharthouseError(f"{source}: expected a mapping at the top level")
+    api = data.get("apiVersion")
+    if api != API_VERSION:
+        raise CharthouseError(f"{source}: apiVersion: expected {API_VERSION!r}, got {api!r}")
+    raw = data.get("entries") or {}
+    if not isinstance(raw, dict):
+        raise CharthouseError(f"{source}: entries: expected a mapping of chart name to versions")
+    entries: dict[str, list[Entry]] = {}
+    for name, versions in raw.items():
+        if not isinstance(versions, list):
+            raise CharthouseError(f"{source}: entries.{name}: expected a list of versions")
+        seen: set[str] = set()
+        for i, entry in enumerate(versions):
+            where = f"{source}: entries.{name}[{i}]"
+            if not isinstance(entry, dict):
+                raise CharthouseError(f"{where}: expected a mapping")
+            for key in ("version", "digest"):
+                if not isinstance(entry.get(key), str) or not entry[key]:
+                    raise CharthouseError(f"{where}.{key}: required string, got {entry.get(key)!r}")
+            if entry["version"] in seen:
+                raise CharthouseError(f"{where}.version: {entry['version']} listed twice")
+            seen.add(entry["version"])
+        entries[str(name)] = versions
+    extra = {k: v for k, v in data.items() if k not in ("apiVersion", "entries", "generated")}
+    return Index(entries=entries, extra=extra)
+
+
+def dumps(index: Index) -> bytes:
+    """Deterministic YAML for ``index``: same entries, same bytes."""
+    entries = {}
+    newest = ""
+    for name in sorted(index.entries):
+        by_version = {str(e["version"]): e for e in index.entries[name]}
+        entries[name] = [by_version[v] for v in sort_descending(by_version)]
+        for entry in entries[name]:
+            created = entry.get("created")
+            if isinstance(created, str) and created > newest:
+                newest = created
+    document: dict[str, Any] = {"apiVersion": API_VERSION, "entries": entries, **index.extra}
+    document["generated"] = newest or format_time(0)
+    text: str = yaml.dump(
+        document, Dumper=_Dumper, sort_keys=True, default_flow_style=False,
+        allow_unicode=True, width=1 << 16,
+    )
+    return text.encode("utf-8")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so readers see the old or the new file, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+@contextmanager
+def locked(directory: Path) -> Iterator[None]:
+    """Serialise index writers on one machine (two `make release` at once)."""
+    import fcntl
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / ".index.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def digest_file(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def archive_chart_yaml(data: bytes, source: str) -> dict[str, Any]:
+    """The top-level Chart.yaml inside a chart archive."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            for member in tar:
+                parts = member.name.split("/")
+                if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
+                    handle = tar.extractfile(member)
+                    if handle is None:
+                        break
+                    meta = yaml.load(handle.read(), Loader=_Loader)
+                    if not isinstance(meta, dict):
+                        raise CharthouseError(f"{source}: Chart.yaml: expected a mapping")
+                    return meta
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise CharthouseError(f"{source}: not a readable chart archive: {exc}") from exc
+    raise CharthouseError(f"{source}: no Chart.yaml at the top of the archive")
+
+
+def entry_for_archive(path: Path, *, base_url: str | None, created: str) -> Entry:
+    """The index entry helm would write for a packaged chart."""
+    data = path.read_bytes()
+    meta = archive_chart_yaml(data, str(path))
+    for key in ("name", "version"):
+        if not isinstance(meta.get(key), str):
+            raise CharthouseError(f"{path}: Chart.yaml: {key}: required string")
+    url = f"{base_url.rstrip('/')}/{path.name}" if base_url else path.name
+    return {
+        **meta,
+        "created": created,
+        "digest": hashlib.sha256(data).hexdigest(),
+        "urls": [url],
+    }
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    added: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+
+def check(index: Index, entry: Mapping[str, Any], source: str = "") -> bool:
+    """True when ``entry`` is new; False when present with the same digest; refuse otherwise."""
+    existing = index.find(str(entry["name"]), str(entry["version"]))
+    if existing is None:
+        return True
+    if existing.get("digest") == entry["digest"]:
+        return False
+    label = f"{entry['name']} {entry['version']}"
+    raise CharthouseError(
+        f"{source or INDEX_FILE}: entries.{entry['name']}: version {entry['version']} is already "
+        f"published with digest {existing.get('digest')}, but {label} now packages to "
+        f"{entry['digest']}; published versions are immutable: bump the chart version"
+    )
+
+
+def merge(index: Index, new: Iterable[Entry], source: str = "") -> MergeResult:
+    """Add ``new`` entries to ``index`` in place; existing entries are left untouched."""
+    added: list[str] = []
+    skipped: list[str] = []
+    pending = list(new)
+    for entry in pending:  # validate all first: a refused entry must leave index unchanged
+        check(index, entry, source)
+    for entry in pending:
+        label = f"{entry['name']}-{entry['version']}"
+        if check(index, entry, source):
+            index.entries.setdefault(str(entry["name"]), []).append(entry)
+            added.append(label)
+        else:
+            skipped.append(label)
+    return MergeResult(tuple(added), tuple(skipped))

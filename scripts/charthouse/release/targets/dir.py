@@ -1,0 +1,76 @@
+"""A chart repository in a local directory: ``index.yaml`` beside the archives.
+
+Archives and provenance files are copied in first and the index is replaced last,
+atomically, so a release killed at any point leaves the previous index (and so the
+repository users see) intact; an orphan archive from a killed run is rewritten by
+the next run, byte for byte, because packaging is reproducible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from charthouse.release import faults
+from charthouse.release import index as idx
+from charthouse.release.targets import Artifact
+
+
+def copy_atomic(source: Path, dest: Path) -> None:
+    idx.write_atomic(dest, source.read_bytes())
+
+
+class DirTarget:
+    def __init__(self, root: Path, *, base_url: str | None = None) -> None:
+        self.root = root
+        self.base_url = base_url
+        self.label = f"dir:{root}"
+        self.index_path = root / idx.INDEX_FILE
+        self.index = idx.load(self.index_path)
+
+    def published_versions(self, chart: str) -> list[str]:
+        return self.index.versions(chart)
+
+    def entries(self, artifacts: Sequence[Artifact]) -> list[idx.Entry]:
+        return [
+            idx.entry_for_archive(a.archive, base_url=self.base_url, created=a.created)
+            for a in artifacts
+        ]
+
+    def preflight(self, artifacts: Sequence[Artifact]) -> list[Artifact]:
+        return [
+            artifact
+            for artifact, entry in zip(artifacts, self.entries(artifacts), strict=True)
+            if idx.check(self.index, entry, str(self.index_path))
+        ]
+
+    def publish(self, artifacts: Sequence[Artifact], site_files: Mapping[str, bytes]) -> None:
+        with idx.locked(self.root):
+            # Re-read under the lock: another writer may have published meanwhile.
+            current = idx.load(self.index_path)
+            todo = [
+                (artifact, entry)
+                for artifact, entry in zip(artifacts, self.entries(artifacts), strict=True)
+                if idx.check(current, entry, str(self.index_path))
+            ]
+            for artifact, _entry in todo:
+                faults.checkpoint(f"copy:{artifact.name}")
+                copy_atomic(artifact.archive, self.root / artifact.archive.name)
+                if artifact.provenance is not None:
+                    copy_atomic(artifact.provenance, self.root / artifact.provenance.name)
+            for name, data in site_files.items():
+                path = self.root / name
+                if not path.is_file() or path.read_bytes() != data:
+                    idx.write_atomic(path, data)
+            if not todo:
+                return
+            idx.merge(current, [entry for _a, entry in todo], str(self.index_path))
+            data = idx.dumps(current)
+            faults.checkpoint("index:before-write")
+            idx.write_atomic(self.index_path, data)
+            faults.checkpoint("index:after-write")
+            self.index = current
+
+    def close(self) -> None:
+        return None
+
