@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "charthouse.commands.validate",
     "charthouse.commands.release",
     "charthouse.commands.serve",
+    "charthouse.commands.docs",
 )
 
 

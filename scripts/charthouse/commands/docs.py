@@ -1,0 +1,75 @@
+"""``charthouse docs``: regenerate (or ``--check``) each chart's README values table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from charthouse.chartdocs import ChartDocs, chart_docs, write_atomically
+from charthouse.charts import all_charts, load_chart
+from charthouse.paths import REPO_ROOT
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "docs",
+        help="generate the README values tables from values.yaml comments",
+        description=(
+            "Rewrite the values table between the charthouse:values markers of each "
+            "chart's README.md from the '# --' comments in its values.yaml. With --check, "
+            "write nothing and exit 1 naming every stale README and undocumented value."
+        ),
+    )
+    parser.add_argument(
+        "charts",
+        nargs="*",
+        metavar="CHART",
+        help="chart paths or names (default: every application chart)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only report stale READMEs and undocumented values (exit 1)",
+    )
+    parser.set_defaults(func=_run)
+
+
+def _shown(path: object) -> str:
+    text = str(path)
+    root = f"{REPO_ROOT}/"
+    return text.removeprefix(root)
+
+
+def _run(args: argparse.Namespace) -> int:
+    charts = [load_chart(c) for c in args.charts] if args.charts else all_charts()
+    # Compute everything first: a bad chart stops the run before any file is written.
+    docs: list[tuple[str, ChartDocs]] = [(c.name, chart_docs(c.path)) for c in charts]
+    problems = 0
+    for name, doc in docs:
+        for key in doc.undocumented:
+            problems += 1
+            print(
+                f"charthouse: {_shown(doc.values_path)}:{key.line}: {key.path}: "
+                "undocumented value (add a '# -- description' comment above it)",
+                file=sys.stderr,
+            )
+        if doc.stale and args.check:
+            problems += 1
+            print(
+                f"charthouse: {_shown(doc.readme_path)}: values table is stale "
+                f"(run: charthouse docs {name})",
+                file=sys.stderr,
+            )
+    if args.check:
+        if not problems:
+            print(f"docs: {len(docs)} README(s) current")
+        return 1 if problems else 0
+    if problems:
+        return 2
+    for _, doc in docs:
+        if doc.stale:
+            write_atomically(doc.readme_path, doc.expected)
+            print(f"docs: updated {_shown(doc.readme_path)}")
+        else:
+            print(f"docs: {_shown(doc.readme_path)} is current")
+    return 0
