@@ -123,7 +123,7 @@ spec:
               name: {{ include "common.names.componentFullname" (dict "context" $ "component" "dynamic") }}
           {{- with $v.tls.defaultCertificate.secretName }}
           - secret:
-              name: {{ . | quote }}
+              name: {{ include "common.tplvalues.render" (dict "value" . "context" $) | quote }}
               items:
                 - key: tls.crt
                   path: default-tls.crt
