@@ -1,0 +1,90 @@
+"""Helpers shared by the release tests (importable; fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+CHARTS: dict[str, tuple[str, str]] = {
+    # name: (extra Chart.yaml lines, template)
+    "common": ("type: library\n", ""),
+    "app": (
+        "dependencies:\n- name: common\n  version: 0.1.0\n  repository: file://../common\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-app\n"
+        "data:\n  replicas: {{ .Values.replicas | quote }}\n",
+    ),
+    "stack": (
+        "dependencies:\n- name: app\n  version: 0.1.0\n  repository: file://../app\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-stack\n",
+    ),
+}
+
+#: Charts with file:// dependencies, in the order their lock files must be generated.
+WITH_DEPENDENCIES = ("app", "stack")
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def write_chart(charts: Path, name: str, version: str = "0.1.0") -> None:
+    extra, template = CHARTS[name]
+    chart = charts / name
+    (chart / "templates").mkdir(parents=True, exist_ok=True)
+    (chart / "Chart.yaml").write_text(
+        f"apiVersion: v2\nname: {name}\nversion: {version}\ndescription: test chart {name}\n"
+        f"maintainers:\n- name: Test\n  email: test@example.invalid\n{extra}"
+    )
+    (chart / "values.yaml").write_text("replicas: 1\n")
+    if template:
+        (chart / "templates" / "cm.yaml").write_text(template)
+    else:
+        (chart / "templates" / "_helpers.tpl").write_text('{{- define "common.x" -}}x{{- end -}}\n')
+
+
+@dataclass
+class ChartRepo:
+    root: Path
+
+    @property
+    def charts(self) -> Path:
+        return self.root / "charts"
+
+    @property
+    def repo_dir(self) -> Path:
+        return self.root / "dist" / "repo"
+
+    def commit(self, message: str) -> None:
+        git(self.root, "add", "--all")
+        git(self.root, "commit", "--quiet", "-m", message)
+
+    def snapshot(self) -> dict[str, bytes]:
+        """Every file of the published repository, by name."""
+        if not self.repo_dir.is_dir():
+            return {}
+        return {p.name: p.read_bytes() for p in sorted(self.repo_dir.iterdir()) if p.is_file()}
+
+
+def helm_env(home: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "HELM_CACHE_HOME": str(home / "cache"),
+        "HELM_CONFIG_HOME": str(home / "config"),
+        "HELM_DATA_HOME": str(home / "data"),
+    }
+
+
+@dataclass(frozen=True)
+class GpgKey:
+    home: Path
+    uid: str
+    public_keyring: Path
+
+
+Runner = Callable[..., subprocess.CompletedProcess[str]]

@@ -1,0 +1,150 @@
+"""index.yaml: clear load errors, append-only merge, deterministic atomic output."""
+
+from __future__ import annotations
+
+import copy
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from charthouse.errors import CharthouseError
+from charthouse.release import index as idx
+
+HELM_STYLE = """\
+apiVersion: v1
+entries:
+  app:
+  - apiVersion: v2
+    created: 2024-05-01T10:11:12.123456789Z
+    digest: aaaa
+    name: app
+    urls:
+    - https://example.invalid/app-0.1.0.tgz
+    version: 0.1.0
+generated: "2024-05-01T10:11:12.123456789Z"
+serverInfo:
+  contextPath: /charts
+"""
+
+
+def entry(name: str, version: str, digest: str, created: str = "2025-01-01T00:00:00Z") -> idx.Entry:
+    return {"apiVersion": "v2", "name": name, "version": version, "digest": digest,
+            "created": created, "urls": [f"{name}-{version}.tgz"]}
+
+
+def test_existing_entries_survive_a_merge_byte_for_byte(tmp_path: Path) -> None:
+    path = tmp_path / "index.yaml"
+    path.write_text(HELM_STYLE)
+    index = idx.load(path)
+    before = copy.deepcopy(index.entries["app"][0])
+    result = idx.merge(index, [entry("app", "0.2.0", "bbbb")])
+    idx.write_atomic(path, idx.dumps(index))
+    reloaded = idx.load(path)
+    assert result.added == ("app-0.2.0",)
+    kept = reloaded.find("app", "0.1.0")
+    assert kept == before
+    # helm's unquoted nanosecond timestamp is kept as written, not re-serialised
+    assert kept is not None and kept["created"] == "2024-05-01T10:11:12.123456789Z"
+    assert reloaded.extra == {"serverInfo": {"contextPath": "/charts"}}
+    assert reloaded.versions("app") == ["0.2.0", "0.1.0"]
+
+
+def test_same_digest_is_skipped_so_a_rerun_is_a_noop() -> None:
+    index = idx.Index()
+    idx.merge(index, [entry("app", "0.1.0", "aaaa")])
+    before = idx.dumps(index)
+    result = idx.merge(index, [entry("app", "0.1.0", "aaaa", created="2030-01-01T00:00:00Z")])
+    assert result.added == () and result.skipped == ("app-0.1.0",)
+    assert idx.dumps(index) == before
+
+
+def test_same_version_with_another_digest_is_refused_and_nothing_changes() -> None:
+    index = idx.Index()
+    idx.merge(index, [entry("app", "0.1.0", "aaaa")])
+    before = idx.dumps(index)
+    refused = r"entries\.app: version 0\.1\.0 is already published"
+    with pytest.raises(CharthouseError, match=refused):
+        idx.merge(index, [entry("db", "1.0.0", "cccc"), entry("app", "0.1.0", "bbbb")], "x.yaml")
+    assert idx.dumps(index) == before  # db was not half-added either
+
+
+def test_output_is_deterministic_whatever_the_insertion_order() -> None:
+    entries = [entry(n, f"0.{v}.0", f"{n}{v}", f"2025-01-0{v + 1}T00:00:00Z")
+               for n in ("stack", "app", "db") for v in range(5)]
+    outputs = set()
+    for seed in range(5):
+        shuffled = entries[:]
+        random.Random(seed).shuffle(shuffled)
+        index = idx.Index()
+        idx.merge(index, shuffled)
+        outputs.add(idx.dumps(index))
+    assert len(outputs) == 1
+    document = yaml.safe_load(outputs.pop())
+    assert list(document["entries"]) == ["app", "db", "stack"]
+    app_versions = [e["version"] for e in document["entries"]["app"]]
+    assert app_versions == [f"0.{v}.0" for v in (4, 3, 2, 1, 0)]
+    assert document["generated"] == "2025-01-05T00:00:00Z"  # newest created, not "now"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("apiVersion: v1\nentries:\n  app:\n  - version: 0.1.0\n", r"entries\.app\[0\]\.digest"),
+        ("apiVersion: v1\nentries:\n  app: {}\n", r"entries\.app: expected a list"),
+        ("apiVersion: v2\nentries: {}\n", r"apiVersion: expected 'v1'"),
+        ("apiVersion: v1\nentries: [\n", r"invalid YAML \(line \d+\)"),
+        ("- a\n- b\n", "expected a mapping at the top level"),
+        ("apiVersion: v1\nentries:\n  app:\n  - {version: 1.0.0, digest: a}\n"
+         "  - {version: 1.0.0, digest: b}\n", r"entries\.app\[1\]\.version: 1\.0\.0 listed twice"),
+    ],
+)
+def test_a_broken_index_is_named_by_file_and_field(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "index.yaml"
+    path.write_text(text)
+    with pytest.raises(CharthouseError, match=message) as info:
+        idx.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_an_unreadable_index_is_an_error_not_an_empty_repository(tmp_path: Path) -> None:
+    path = tmp_path / "index.yaml"
+    path.mkdir()  # reading a directory fails like a permission problem would
+    with pytest.raises(CharthouseError, match="cannot read index"):
+        idx.load(path)
+
+
+def test_missing_index_is_an_empty_repository(tmp_path: Path) -> None:
+    assert len(idx.load(tmp_path / "index.yaml")) == 0
+
+
+def test_atomic_write_replaces_the_file_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    path = tmp_path / "index.yaml"
+    path.write_text("old")
+    inode_before = path.stat().st_ino
+    idx.write_atomic(path, b"new")
+    assert path.read_bytes() == b"new"
+    assert path.stat().st_ino != inode_before  # renamed into place, not rewritten in place
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.yaml"]
+
+
+def test_entry_records_the_archive_digest_and_base_url(tmp_path: Path) -> None:
+    import hashlib
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        data = b"apiVersion: v2\nname: app\nversion: 1.0.0\nappVersion: '2.0'\n"
+        info = tarfile.TarInfo("app/Chart.yaml")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    archive = tmp_path / "app-1.0.0.tgz"
+    archive.write_bytes(buf.getvalue())
+    made: dict[str, Any] = idx.entry_for_archive(archive, base_url="https://charts.example/",
+                                                 created="2025-01-01T00:00:00Z")
+    assert made["digest"] == hashlib.sha256(buf.getvalue()).hexdigest()
+    assert made["urls"] == ["https://charts.example/app-1.0.0.tgz"]
+    assert made["appVersion"] == "2.0"
