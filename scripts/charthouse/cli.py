@@ -18,6 +18,7 @@ from charthouse.errors import CharthouseError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "charthouse.commands.tools",
+    "charthouse.commands.cluster",
     "charthouse.commands.render",
     "charthouse.commands.validate",
     "charthouse.commands.release",

@@ -1,0 +1,198 @@
+"""Certificates and keys for the embedded cluster: one CA, leaf certs, SA keys, kubeconfigs.
+
+Everything is ECDSA P-256: key generation takes microseconds (RSA-2048 takes tens
+of milliseconds each), and every component we run accepts it. The CA signs both
+serving and client certificates; the API server trusts it for client auth, so a
+client certificate's CN is the user name and its O entries are the groups RBAC
+sees (``system:masters`` is bound to cluster-admin by the bootstrap policy).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+# Long enough that a cached test cluster never expires under a developer; the CA
+# never leaves the cache directory.
+_VALIDITY = dt.timedelta(days=3650)
+# Clocks of freshly booted CI machines drift; avoid "certificate not yet valid".
+_BACKDATE = dt.timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """A certificate and its private key, both PEM-encoded."""
+
+    cert_pem: bytes
+    key_pem: bytes
+
+    def write(self, directory: Path, stem: str) -> tuple[Path, Path]:
+        """Write ``<stem>.crt`` and ``<stem>.key`` (0600) atomically."""
+        cert_path, key_path = directory / f"{stem}.crt", directory / f"{stem}.key"
+        write_private(key_path, self.key_pem)
+        write_private(cert_path, self.cert_pem)
+        return cert_path, key_path
+
+    @classmethod
+    def read(cls, directory: Path, stem: str) -> KeyPair:
+        cert, key = (directory / f"{stem}.crt"), (directory / f"{stem}.key")
+        return cls(cert.read_bytes(), key.read_bytes())
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Atomically write ``data`` readable only by the owner: no torn or world-readable keys."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _new_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _name(common_name: str, organizations: Sequence[str] = ()) -> x509.Name:
+    attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, org) for org in organizations]
+    attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+    return x509.Name(attributes)
+
+
+def create_ca(common_name: str) -> KeyPair:
+    """A self-signed CA allowed to sign leaf certificates only (path length 0)."""
+    key = _new_key()
+    now = dt.datetime.now(dt.UTC)
+    name = _name(common_name)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _BACKDATE)
+        .not_valid_after(now + _VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                crl_sign=True, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return KeyPair(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
+
+
+def issue(
+    ca: KeyPair,
+    common_name: str,
+    *,
+    organizations: Sequence[str] = (),
+    dns_names: Sequence[str] = (),
+    ip_addresses: Sequence[str] = (),
+    server: bool = False,
+    client: bool = False,
+) -> KeyPair:
+    """A leaf certificate signed by ``ca``, for serving, client auth, or both."""
+    ca_cert = x509.load_pem_x509_certificate(ca.cert_pem)
+    ca_key = serialization.load_pem_private_key(ca.key_pem, password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError("CA key must be an ECDSA key")
+    usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server else []) + (
+        [ExtendedKeyUsageOID.CLIENT_AUTH] if client else []
+    )
+    if not usages:
+        raise ValueError("a certificate must be for serving, client auth or both")
+    key = _new_key()
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name, organizations))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _BACKDATE)
+        .not_valid_after(now + _VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                crl_sign=False, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()),  # type: ignore[arg-type]
+            critical=False,
+        )
+    )
+    alt_names: list[x509.GeneralName] = [x509.DNSName(name) for name in dns_names]
+    alt_names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]
+    if alt_names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+    cert = builder.sign(ca_key, hashes.SHA256())
+    return KeyPair(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
+
+
+def service_account_keys() -> tuple[bytes, bytes]:
+    """(private PEM, public PEM) used to sign and verify service-account tokens."""
+    key = _new_key()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return _key_pem(key), public
+
+
+def kubeconfig(
+    *, cluster: str, server: str, ca_cert: Path, client_cert: Path, client_key: Path, user: str
+) -> dict[str, Any]:
+    """A kubeconfig referring to certificate files, so rotating them needs no rewrite."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": cluster, "cluster": {"server": server, "certificate-authority": str(ca_cert)}}
+        ],
+        "users": [
+            {
+                "name": user,
+                "user": {"client-certificate": str(client_cert), "client-key": str(client_key)},
+            }
+        ],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": user}}],
+        "current-context": cluster,
+        "preferences": {},
+    }
+
+
+def write_kubeconfig(path: Path, config: dict[str, Any]) -> None:
+    write_private(path, yaml.safe_dump(config, sort_keys=False).encode())

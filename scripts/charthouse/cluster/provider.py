@@ -1,0 +1,132 @@
+"""One interface over the places a test cluster can come from, and the ``auto`` choice.
+
+* ``embedded``: etcd + control plane + kwok as local processes (no Docker needed).
+* ``kind``: a kind cluster, when a Docker engine answers and ``kind`` is installed.
+* ``existing``: a cluster you already have, by ``--kubeconfig`` or ``$KUBECONFIG``.
+
+``auto`` picks ``existing`` only for an explicitly given kubeconfig (the option
+or ``$CHARTHOUSE_KUBECONFIG``), never for an ambient ``$KUBECONFIG``: that one
+often points at a real cluster, and the test suite creates and deletes
+namespaces. Then ``kind`` if Docker works, else ``embedded``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from charthouse import paths
+from charthouse.errors import CharthouseError
+
+PROVIDERS = ("auto", "embedded", "kind", "existing")
+DEFAULT_NAME = "charthouse"
+
+
+@dataclass(frozen=True)
+class Status:
+    """What ``cluster status`` reports."""
+
+    provider: str
+    running: bool
+    kubeconfig: Path | None
+    components: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def render(self) -> str:
+        lines = [f"provider:   {self.provider}",
+                 f"state:      {'running' if self.running else 'stopped'}"]
+        if self.kubeconfig is not None:
+            lines.append(f"kubeconfig: {self.kubeconfig}")
+        lines += [f"  {name:26} {state}" for name, state in self.components.items()]
+        lines += [f"problem: {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
+
+class Provider(Protocol):
+    """A source of a Kubernetes cluster that tests and ``helm`` can use by kubeconfig."""
+
+    name: str
+
+    def up(self) -> Path:
+        """Start (or reuse) the cluster; return its kubeconfig once a node is Ready."""
+        ...
+
+    def down(self) -> None:
+        """Stop what ``up`` started; leave nothing running."""
+        ...
+
+    def status(self) -> Status: ...
+
+    def kubeconfig(self) -> Path:
+        """The kubeconfig path (it may not exist before ``up``)."""
+        ...
+
+
+def state_dir(name: str = DEFAULT_NAME) -> Path:
+    """Where a cluster keeps certificates, data, logs and pid files."""
+    override = os.environ.get("CHARTHOUSE_CLUSTER_DIR")
+    return Path(override).expanduser() if override else paths.CACHE_HOME / "cluster" / name
+
+
+def docker_usable() -> bool:
+    """``docker info`` succeeds: a daemon answers, not merely a CLI installed."""
+    docker = shutil.which("docker")
+    if docker is None:
+        return False
+    try:
+        return subprocess.run([docker, "info"], capture_output=True, timeout=15,
+                              check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _recorded(directory: Path) -> str | None:
+    """The provider a previous ``up`` used for this cluster directory, if any."""
+    try:
+        provider = json.loads((directory / "state.json").read_text()).get("provider")
+    except (OSError, ValueError):
+        return None
+    return provider if provider in PROVIDERS else None
+
+
+def choose(requested: str, *, kubeconfig: Path | None, directory: Path) -> str:
+    """Resolve ``auto`` to a concrete provider name (see the module docstring)."""
+    if requested not in PROVIDERS:
+        raise CharthouseError(f"--provider: unknown provider {requested!r} "
+                              f"(choose from {', '.join(PROVIDERS)})")
+    if requested != "auto":
+        return requested
+    if kubeconfig is not None or os.environ.get("CHARTHOUSE_KUBECONFIG"):
+        return "existing"
+    recorded = _recorded(directory)
+    if recorded is not None:
+        return recorded
+    if docker_usable() and shutil.which("kind"):
+        return "kind"
+    return "embedded"
+
+
+def get(requested: str = "auto", *, kubeconfig: Path | None = None,
+        name: str = DEFAULT_NAME) -> Provider:
+    """The provider for ``requested`` (resolving ``auto``)."""
+    directory = state_dir(name)
+    chosen = choose(requested, kubeconfig=kubeconfig, directory=directory)
+    if chosen == "embedded":
+        from charthouse.cluster.embedded import EmbeddedCluster
+
+        return EmbeddedCluster(directory)
+    if chosen == "kind":
+        from charthouse.cluster.kind import KindCluster
+
+        return KindCluster(directory, cluster_name=name)
+    from charthouse.cluster.existing import ExistingCluster
+
+    given = kubeconfig or os.environ.get("CHARTHOUSE_KUBECONFIG") or os.environ.get("KUBECONFIG")
+    if not given:
+        raise CharthouseError("--provider existing: give --kubeconfig PATH or set KUBECONFIG")
+    return ExistingCluster(Path(given).expanduser())
