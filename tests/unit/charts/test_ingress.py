@@ -1,0 +1,548 @@
+"""charts/ingress: what a cluster operator relies on from the edge controller."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from charthouse import render as rendering
+from charthouse.manifests import Manifests
+from charthouse.paths import CHARTS_DIR
+from charthouse.render import Engine
+from support.rendering import RenderErrorFn, RenderFn
+
+CHART = "ingress"
+FULLNAME = "rel-ingress"  # release "rel" + chart name
+SCENARIOS = sorted((CHARTS_DIR / CHART / "ci").glob("*-values.yaml"))
+GATEWAY_API = ("gateway.networking.k8s.io/v1",)
+
+
+def controller(m: Manifests) -> dict[str, Any]:
+    workloads = m.of_kind("Deployment") + m.of_kind("DaemonSet")
+    assert len(workloads) == 1, [w["kind"] for w in workloads]
+    return workloads[0]
+
+
+def traefik_container(m: Manifests) -> dict[str, Any]:
+    containers = controller(m)["spec"]["template"]["spec"]["containers"]
+    return next(c for c in containers if c["name"] == "traefik")
+
+
+def static_config(m: Manifests) -> dict[str, Any]:
+    cm = m.get("ConfigMap", FULLNAME)
+    config: dict[str, Any] = yaml.safe_load(cm["data"]["traefik.yaml"])
+    return config
+
+
+def dynamic_config(m: Manifests) -> dict[str, Any]:
+    cm = m.get("ConfigMap", f"{FULLNAME}-dynamic")
+    config: dict[str, Any] = yaml.safe_load(cm["data"]["dynamic.yaml"])
+    return config
+
+
+def rbac_rules(m: Manifests) -> list[dict[str, Any]]:
+    roles = m.of_kind("ClusterRole")
+    assert len(roles) == 1
+    rules: list[dict[str, Any]] = roles[0]["rules"]
+    return rules
+
+
+def granted(m: Manifests) -> set[tuple[str, str, str]]:
+    """(apiGroup, resource, verb) triples the ClusterRole grants."""
+    return {
+        (group, resource, verb)
+        for rule in rbac_rules(m)
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+# --- IngressClass and providers ------------------------------------------------------
+
+
+def test_default_ingressclass_is_nginx_claimed_by_the_nginx_provider(render: RenderFn) -> None:
+    m = render(CHART)
+    ic = m.get("IngressClass", "nginx")
+    assert ic["spec"]["controller"] == "k8s.io/ingress-nginx"
+    assert "ingressclass.kubernetes.io/is-default-class" not in (
+        ic["metadata"].get("annotations") or {}
+    )
+    nginx = static_config(m)["providers"]["kubernetesIngressNGINX"]
+    assert nginx["ingressClass"] == "nginx"
+    assert nginx["controllerClass"] == ic["spec"]["controller"]
+    assert nginx["allowSnippetAnnotations"] is False
+    assert nginx["publishService"] == f"default/{FULLNAME}"
+    # Ingress routes only on web/websecure, never on the ping or metrics ports.
+    assert (nginx["httpEntryPoint"], nginx["httpsEntryPoint"]) == ("web", "websecure")
+    assert "kubernetesIngress" not in static_config(m)["providers"]
+
+
+def test_ingressclass_name_and_default_annotation(render: RenderFn) -> None:
+    m = render(CHART, {"ingressClass": {"name": "edge", "default": True}})
+    ic = m.get("IngressClass", "edge")
+    assert ic["metadata"]["annotations"]["ingressclass.kubernetes.io/is-default-class"] == "true"
+    assert static_config(m)["providers"]["kubernetesIngressNGINX"]["ingressClass"] == "edge"
+
+
+def test_ingressclass_can_be_left_to_an_existing_one(render: RenderFn) -> None:
+    m = render(CHART, {"ingressClass": {"create": False}})
+    assert m.of_kind("IngressClass") == []
+    assert static_config(m)["providers"]["kubernetesIngressNGINX"]["ingressClass"] == "nginx"
+
+
+def test_native_provider_alone_takes_over_the_class(render: RenderFn) -> None:
+    m = render(
+        CHART,
+        {
+            "providers": {
+                "kubernetesIngressNGINX": {"enabled": False},
+                "kubernetesIngress": {"enabled": True},
+            }
+        },
+    )
+    assert m.get("IngressClass", "nginx")["spec"]["controller"] == "traefik.io/ingress-controller"
+    providers = static_config(m)["providers"]
+    assert "kubernetesIngressNGINX" not in providers
+    assert providers["kubernetesIngress"]["ingressClass"] == "nginx"
+    assert (
+        providers["kubernetesIngress"]["ingressEndpoint"]["publishedService"]
+        == f"default/{FULLNAME}"
+    )
+
+
+def test_both_ingress_providers_get_separate_classes(render: RenderFn) -> None:
+    m = render(CHART, {"providers": {"kubernetesIngress": {"enabled": True}}})
+    controllers = {
+        ic["metadata"]["name"]: ic["spec"]["controller"] for ic in m.of_kind("IngressClass")
+    }
+    assert controllers == {
+        "nginx": "k8s.io/ingress-nginx",
+        "traefik": "traefik.io/ingress-controller",
+    }
+    providers = static_config(m)["providers"]
+    assert providers["kubernetesIngress"]["ingressClass"] == "traefik"
+
+
+def test_both_ingress_providers_on_one_class_is_refused(render_error: RenderErrorFn) -> None:
+    err = render_error(
+        CHART, {"providers": {"kubernetesIngress": {"enabled": True, "ingressClass": "nginx"}}}
+    )
+    assert "providers.kubernetesIngress.ingressClass" in err
+
+
+def test_no_provider_at_all_is_refused(render_error: RenderErrorFn) -> None:
+    err = render_error(CHART, {"providers": {"kubernetesIngressNGINX": {"enabled": False}}})
+    assert "enable at least one" in err
+
+
+# --- RBAC ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.name)
+def test_rbac_is_least_privilege_in_every_scenario(render: RenderFn, scenario: Path) -> None:
+    m = render(CHART, values_files=[scenario], api_versions=GATEWAY_API)
+    for rule in rbac_rules(m):
+        assert (
+            "*" not in rule["verbs"]
+            and "*" not in rule["resources"]
+            and "*" not in rule["apiGroups"]
+        )
+    writes = {(g, r, v) for (g, r, v) in granted(m) if v not in {"get", "list", "watch"}}
+    # The only writes are status updates, where the controller publishes its address.
+    assert all(r.endswith("/status") and v == "update" for (_, r, v) in writes), writes
+    secret_verbs = {v for (g, r, v) in granted(m) if (g, r) == ("", "secrets")}
+    assert secret_verbs == {"list", "watch"}
+
+
+def test_rbac_follows_the_enabled_providers(render: RenderFn) -> None:
+    default = granted(render(CHART))
+    assert ("networking.k8s.io", "ingresses/status", "update") in default
+    assert not any(g == "gateway.networking.k8s.io" for (g, _, _) in default)
+    assert ("", "nodes", "list") not in default  # only the native provider watches Nodes
+    assert ("", "namespaces", "list") not in default
+
+    gateway_only = granted(
+        render(
+            CHART,
+            {
+                "providers": {
+                    "kubernetesIngressNGINX": {"enabled": False},
+                    "kubernetesGateway": {"enabled": True},
+                }
+            },
+        )
+    )
+    assert not any(r.startswith("ingress") for (_, r, _) in gateway_only)
+    assert ("gateway.networking.k8s.io", "httproutes", "watch") in gateway_only
+    assert ("gateway.networking.k8s.io", "gateways/status", "update") in gateway_only
+    assert ("gateway.networking.k8s.io", "tcproutes", "list") not in gateway_only
+
+    native = granted(render(CHART, {"providers": {"kubernetesIngress": {"enabled": True}}}))
+    assert ("", "nodes", "watch") in native
+
+
+def test_clusterrole_binds_the_controller_serviceaccount(render: RenderFn) -> None:
+    m = render(CHART, namespace="edge")
+    binding = m.of_kind("ClusterRoleBinding")[0]
+    assert binding["roleRef"]["name"] == m.of_kind("ClusterRole")[0]["metadata"]["name"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": FULLNAME, "namespace": "edge"}
+    ]
+    assert controller(m)["spec"]["template"]["spec"]["serviceAccountName"] == FULLNAME
+
+
+def test_no_rbac_when_disabled(render: RenderFn) -> None:
+    m = render(CHART, {"rbac": {"create": False}})
+    assert m.of_kind("ClusterRole") == [] and m.of_kind("ClusterRoleBinding") == []
+
+
+# --- workload: Deployment, DaemonSet, HPA, PDB -----------------------------------------
+
+
+def test_deployment_has_replicas_without_hpa(render: RenderFn) -> None:
+    m = render(CHART, {"controller": {"replicaCount": 3}})
+    assert controller(m)["kind"] == "Deployment"
+    assert controller(m)["spec"]["replicas"] == 3
+    assert m.of_kind("HorizontalPodAutoscaler") == []
+
+
+def test_no_replicas_field_when_hpa_is_on(render: RenderFn) -> None:
+    m = render(CHART, values_files=[CHARTS_DIR / CHART / "ci" / "hpa-values.yaml"])
+    assert "replicas" not in controller(m)["spec"]
+    hpa = m.get("HorizontalPodAutoscaler", FULLNAME)
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": FULLNAME,
+    }
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 5)
+    resources = {metric["resource"]["name"] for metric in hpa["spec"]["metrics"]}
+    assert resources == {"cpu", "memory"}
+
+
+def test_daemonset_mode(render: RenderFn) -> None:
+    m = render(CHART, values_files=[CHARTS_DIR / CHART / "ci" / "daemonset-values.yaml"])
+    ds = m.get("DaemonSet", FULLNAME)
+    assert "replicas" not in ds["spec"]
+    assert ds["spec"]["updateStrategy"]["type"] == "RollingUpdate"
+    assert m.of_kind("Deployment") == []
+    assert m.get("Service", FULLNAME)["spec"]["externalTrafficPolicy"] == "Local"
+
+
+def test_daemonset_with_hpa_is_refused_by_the_schema(render_error: RenderErrorFn) -> None:
+    err = render_error(
+        CHART, {"controller": {"kind": "DaemonSet"}, "autoscaling": {"enabled": True}}
+    )
+    assert "/autoscaling/enabled" in err
+
+
+def test_pdb_selects_the_controller_pods(render: RenderFn) -> None:
+    m = render(CHART, {"podDisruptionBudget": {"enabled": True, "maxUnavailable": 1}})
+    pdb = m.get("PodDisruptionBudget", FULLNAME)
+    assert pdb["spec"]["maxUnavailable"] == 1 and "minAvailable" not in pdb["spec"]
+    assert (
+        pdb["spec"]["selector"]["matchLabels"] == controller(m)["spec"]["selector"]["matchLabels"]
+    )
+
+
+def test_pdb_with_both_bounds_is_refused(render_error: RenderErrorFn) -> None:
+    err = render_error(
+        CHART, {"podDisruptionBudget": {"enabled": True, "minAvailable": 1, "maxUnavailable": 1}}
+    )
+    assert "podDisruptionBudget" in err
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.name)
+def test_selector_labels_identical_across_scenarios(render: RenderFn, scenario: Path) -> None:
+    expected = {
+        "app.kubernetes.io/name": "ingress",
+        "app.kubernetes.io/instance": "rel",
+        "app.kubernetes.io/component": "controller",
+    }
+    m = render(CHART, values_files=[scenario], api_versions=GATEWAY_API)
+    assert controller(m)["spec"]["selector"]["matchLabels"] == expected
+    assert m.get("Service", FULLNAME)["spec"]["selector"] == expected
+
+
+# --- security ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.name)
+def test_every_pod_is_restricted(render: RenderFn, scenario: Path) -> None:
+    m = render(CHART, values_files=[scenario], api_versions=GATEWAY_API)
+    templates = m.pod_templates()
+    assert {t.owner["kind"] for t in templates} >= {"Pod"}  # the helm test pod is included
+    for t in templates:
+        pod_sc = t.spec["securityContext"]
+        assert pod_sc["runAsNonRoot"] is True
+        assert pod_sc["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert not t.spec.get("hostNetwork")
+        for c in t.spec["containers"] + t.spec.get("initContainers", []):
+            sc = c["securityContext"]
+            assert sc["allowPrivilegeEscalation"] is False
+            assert sc["readOnlyRootFilesystem"] is True
+            assert sc["capabilities"] == {"drop": ["ALL"]}
+            assert c["resources"]["requests"]["memory"] and c["resources"]["limits"]["memory"]
+            assert all(p["containerPort"] > 1023 for p in c.get("ports", []))
+        assert not any("hostPath" in v for v in t.spec.get("volumes", []))
+
+
+def test_service_maps_80_and_443_to_unprivileged_entry_points(render: RenderFn) -> None:
+    m = render(CHART)
+    ports = {p["name"]: p for p in m.get("Service", FULLNAME)["spec"]["ports"]}
+    assert (ports["http"]["port"], ports["http"]["targetPort"]) == (80, "web")
+    assert (ports["https"]["port"], ports["https"]["targetPort"]) == (443, "websecure")
+    container_ports = {p["name"]: p["containerPort"] for p in traefik_container(m)["ports"]}
+    assert container_ports["web"] == 8000 and container_ports["websecure"] == 8443
+    entry_points = static_config(m)["entryPoints"]
+    assert entry_points["web"]["address"] == ":8000"
+    assert entry_points["websecure"]["address"] == ":8443"
+    assert entry_points["websecure"]["http"]["tls"] == {}
+
+
+def test_only_the_controller_pod_mounts_an_api_token(render: RenderFn) -> None:
+    m = render(CHART)
+    assert m.get("ServiceAccount", FULLNAME)["automountServiceAccountToken"] is False
+    assert controller(m)["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+    test_pod = m.of_kind("Pod")[0]
+    assert test_pod["spec"]["automountServiceAccountToken"] is False
+
+
+def test_image_is_pinned_and_honours_global_registry(render: RenderFn) -> None:
+    assert traefik_container(render(CHART))["image"] == "docker.io/traefik:v3.7.13"
+    m = render(
+        CHART, {"global": {"imageRegistry": "mirror.example:5000", "imagePullSecrets": ["pull"]}}
+    )
+    for t in m.pod_templates():
+        assert all(
+            c["image"].startswith("mirror.example:5000/traefik:") for c in t.spec["containers"]
+        )
+        assert t.spec["imagePullSecrets"] == [{"name": "pull"}]
+
+
+@pytest.mark.parametrize("tag", ["latest", ""])
+def test_unpinned_image_tag_is_refused(render_error: RenderErrorFn, tag: str) -> None:
+    assert "/image/tag" in render_error(CHART, {"image": {"tag": tag}})
+
+
+def test_typo_key_is_refused(render_error: RenderErrorFn) -> None:
+    assert "controler" in render_error(CHART, {"controler": {"kind": "DaemonSet"}})
+
+
+# --- Gateway API ---------------------------------------------------------------------
+
+
+def test_gateway_objects_render_only_when_the_crds_are_served(render: RenderFn) -> None:
+    values = {"providers": {"kubernetesGateway": {"enabled": True}}}
+    without = render(CHART, values)
+    assert without.of_kind("GatewayClass") == [] and without.of_kind("Gateway") == []
+    assert "kubernetesGateway" in static_config(without)["providers"]
+
+    with_crds = render(CHART, values, api_versions=GATEWAY_API)
+    gc = with_crds.get("GatewayClass", "traefik")
+    assert gc["spec"]["controllerName"] == "traefik.io/gateway-controller"
+    gw = with_crds.get("Gateway", FULLNAME)
+    assert gw["spec"]["gatewayClassName"] == "traefik"
+    # Traefik binds listeners to the entry point with the same (container) port.
+    assert [(lst["name"], lst["port"], lst["protocol"]) for lst in gw["spec"]["listeners"]] == [
+        ("web", 8000, "HTTP")
+    ]
+
+
+def test_gateway_objects_absent_while_the_provider_is_off(render: RenderFn) -> None:
+    m = render(CHART, api_versions=GATEWAY_API)
+    assert m.of_kind("GatewayClass") == [] and m.of_kind("Gateway") == []
+
+
+def test_gateway_https_listener_follows_the_websecure_port(render: RenderFn) -> None:
+    m = render(
+        CHART,
+        {
+            "providers": {"kubernetesGateway": {"enabled": True}},
+            "entryPoints": {"websecure": {"port": 9443}},
+            "gateway": {"https": {"enabled": True, "certificateRefs": [{"name": "site-tls"}]}},
+        },
+        api_versions=GATEWAY_API,
+    )
+    listeners = {lst["name"]: lst for lst in m.get("Gateway", FULLNAME)["spec"]["listeners"]}
+    assert listeners["websecure"]["port"] == 9443
+    assert listeners["websecure"]["tls"]["certificateRefs"][0]["name"] == "site-tls"
+    assert static_config(m)["entryPoints"]["websecure"]["address"] == ":9443"
+
+
+# --- configuration: TLS, rate limit, logs, metrics, timeouts ------------------------
+
+
+def test_default_certificate_from_a_secret_without_crds(render: RenderFn) -> None:
+    m = render(CHART, values_files=[CHARTS_DIR / CHART / "ci" / "default-tls-values.yaml"])
+    store = dynamic_config(m)["tls"]["stores"]["default"]["defaultCertificate"]
+    volumes = {v["name"]: v for v in controller(m)["spec"]["template"]["spec"]["volumes"]}
+    sources = volumes["dynamic"]["projected"]["sources"]
+    secret = next(s["secret"] for s in sources if "secret" in s)
+    assert secret["name"] == "rel-default-tls"
+    assert m.get("Secret", "rel-default-tls")["type"] == "kubernetes.io/tls"
+    paths = {item["path"] for item in secret["items"]}
+    assert {Path(store["certFile"]).name, Path(store["keyFile"]).name} == paths
+    assert dynamic_config(m)["tls"]["options"]["default"]["minVersion"] == "VersionTLS13"
+    assert not any(obj["apiVersion"].startswith("traefik.io") for obj in m)
+
+
+def test_redirect_to_https(render: RenderFn) -> None:
+    m = render(CHART, {"entryPoints": {"web": {"redirectToHttps": True}}})
+    redirect = static_config(m)["entryPoints"]["web"]["http"]["redirections"]["entryPoint"]
+    assert redirect == {"to": "websecure", "scheme": "https", "permanent": True}
+
+
+def test_rate_limit_is_a_default_middleware_on_both_entry_points(render: RenderFn) -> None:
+    assert "http" not in dynamic_config(render(CHART))
+    m = render(CHART, {"rateLimit": {"enabled": True, "average": 20, "burst": 40}})
+    middleware = dynamic_config(m)["http"]["middlewares"]["charthouse-ratelimit"]["rateLimit"]
+    assert middleware == {"average": 20, "burst": 40, "period": "1s"}
+    for name in ("web", "websecure"):
+        assert static_config(m)["entryPoints"][name]["http"]["middlewares"] == [
+            "charthouse-ratelimit@file"
+        ]
+
+
+def test_typed_timeouts_and_forwarded_headers(render: RenderFn) -> None:
+    m = render(
+        CHART,
+        {
+            "entryPoints": {
+                "transport": {"respondingTimeouts": {"readTimeout": "30s"}},
+                "forwardedHeaders": {"trustedIPs": ["10.0.0.0/8"]},
+            },
+            "serversTransport": {"responseHeaderTimeout": "15s"},
+        },
+    )
+    web = static_config(m)["entryPoints"]["web"]
+    assert web["transport"]["respondingTimeouts"]["readTimeout"] == "30s"
+    assert web["forwardedHeaders"] == {"insecure": False, "trustedIPs": ["10.0.0.0/8"]}
+    forwarding = static_config(m)["serversTransport"]["forwardingTimeouts"]
+    assert forwarding["responseHeaderTimeout"] == "15s"
+
+
+def test_bad_duration_is_refused_naming_the_field(render_error: RenderErrorFn) -> None:
+    err = render_error(
+        CHART, {"entryPoints": {"transport": {"respondingTimeouts": {"readTimeout": "30 sec"}}}}
+    )
+    assert "/entryPoints/transport/respondingTimeouts/readTimeout" in err
+
+
+def test_access_logs_drop_headers_by_default(render: RenderFn) -> None:
+    access = static_config(render(CHART))["accessLog"]
+    assert access["format"] == "json"
+    assert access["fields"]["headers"]["defaultMode"] == "drop"
+    assert "accessLog" not in static_config(render(CHART, {"logs": {"access": {"enabled": False}}}))
+
+
+def test_metrics_entry_point_service_and_servicemonitor(render: RenderFn) -> None:
+    m = render(CHART, values_files=[CHARTS_DIR / CHART / "ci" / "servicemonitor-values.yaml"])
+    assert static_config(m)["metrics"]["prometheus"]["entryPoint"] == "metrics"
+    svc = m.get("Service", f"{FULLNAME}-metrics")
+    assert svc["spec"]["type"] == "ClusterIP"
+    assert svc["spec"]["ports"] == [
+        {"name": "metrics", "port": 9100, "targetPort": "metrics", "protocol": "TCP"}
+    ]
+    sm = m.get("ServiceMonitor", FULLNAME)
+    assert sm["spec"]["selector"]["matchLabels"].items() <= svc["metadata"]["labels"].items()
+    assert sm["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    # The public Service never exposes metrics.
+    assert {p["name"] for p in m.get("Service", FULLNAME)["spec"]["ports"]} == {"http", "https"}
+
+
+def test_metrics_off_removes_entry_point_and_service(render: RenderFn) -> None:
+    m = render(CHART, {"metrics": {"enabled": False}})
+    assert "metrics" not in static_config(m)
+    assert "metrics" not in static_config(m)["entryPoints"]
+    assert m.find("Service", f"{FULLNAME}-metrics") is None
+
+
+def test_static_config_change_rolls_pods_but_dynamic_change_does_not(render: RenderFn) -> None:
+    def checksum(values: dict[str, Any]) -> str:
+        annotations = controller(render(CHART, values))["spec"]["template"]["metadata"][
+            "annotations"
+        ]
+        return str(annotations["checksum/configmap"])
+
+    base = checksum({})
+    assert checksum({"logs": {"level": "DEBUG"}}) != base
+    assert checksum({"rateLimit": {"enabled": False, "average": 5}}) == base
+    assert checksum({"tls": {"minVersion": "VersionTLS13"}}) == base
+
+
+def test_probes_use_the_ping_entry_point(render: RenderFn) -> None:
+    m = render(CHART)
+    c = traefik_container(m)
+    assert static_config(m)["ping"] == {"entryPoint": "traefik"}
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert c[probe]["httpGet"] == {"path": "/ping", "port": "traefik"}
+
+
+# --- Service, NetworkPolicy, test hook ---------------------------------------------
+
+
+def test_nodeport_service(render: RenderFn) -> None:
+    m = render(CHART, values_files=[CHARTS_DIR / CHART / "ci" / "nodeport-values.yaml"])
+    svc = m.get("Service", FULLNAME)["spec"]
+    assert svc["type"] == "NodePort"
+    assert {p["name"]: p["nodePort"] for p in svc["ports"]} == {"http": 30080, "https": 30443}
+
+
+def test_clusterip_service_ignores_external_only_fields(render: RenderFn) -> None:
+    svc = render(
+        CHART,
+        {
+            "service": {
+                "type": "ClusterIP",
+                "externalTrafficPolicy": "Local",
+                "nodePorts": {"http": 30080},
+            }
+        },
+    ).get("Service", FULLNAME)["spec"]
+    assert "externalTrafficPolicy" not in svc
+    assert all("nodePort" not in p for p in svc["ports"])
+
+
+def test_service_annotations(render: RenderFn) -> None:
+    annotations = {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
+    svc = render(CHART, {"service": {"annotations": annotations}}).get("Service", FULLNAME)
+    assert svc["metadata"]["annotations"] == annotations
+
+
+def test_networkpolicy_opens_entry_points_and_guards_metrics(render: RenderFn) -> None:
+    m = render(CHART, values_files=[CHARTS_DIR / CHART / "ci" / "metrics-values.yaml"])
+    rules = m.get("NetworkPolicy", FULLNAME)["spec"]["ingress"]
+    open_rule = next(r for r in rules if {p["port"] for p in r["ports"]} == {"web", "websecure"})
+    assert "from" not in open_rule
+    metrics_rule = next(r for r in rules if [p["port"] for p in r["ports"]] == ["metrics"])
+    assert metrics_rule["from"][0]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "monitoring"
+    }
+
+
+def test_helm_test_pod_targets_the_service(render: RenderFn) -> None:
+    m = render(CHART, namespace="edge")
+    pod = m.get("Pod", f"{FULLNAME}-test")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    assert "before-hook-creation" in pod["metadata"]["annotations"]["helm.sh/hook-delete-policy"]
+    assert f"http://{FULLNAME}.edge.svc:80/" in pod["spec"]["containers"][0]["args"][0]
+
+
+def test_render_is_deterministic() -> None:
+    """Two independent renders (no memo) give the same objects, and so do both engines."""
+    files = [CHARTS_DIR / CHART / "ci" / "nginx-annotations-values.yaml"]
+
+    def objects(engine: Engine) -> list[dict[str, Any]]:
+        text = rendering.render(CHART, values_files=files, engine=engine, helm_major=4)
+        return sorted(
+            Manifests.parse(text).objects, key=lambda o: (o["kind"], o["metadata"]["name"])
+        )
+
+    first = objects("binary")
+    assert objects("binary") == first
+    assert objects("auto") == first
