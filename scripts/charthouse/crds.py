@@ -11,6 +11,8 @@ object schema without ``x-kubernetes-preserve-unknown-fields`` gets
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from typing import Any
 
 import fastjsonschema
 import yaml
+from fastjsonschema.draft04 import DOLLAR_FINDER
 
 from charthouse import paths
 from charthouse.errors import CharthouseError
@@ -33,6 +36,7 @@ class CrdSource:
     module: str
     version: str
     files: tuple[str, ...]
+    dir: str = ""
 
 
 def sources() -> list[CrdSource]:
@@ -42,10 +46,23 @@ def sources() -> list[CrdSource]:
         where = f"{paths.TOOLS_FILE}: crds.{name}"
         if not isinstance(entry, dict) or not entry.get("module") or not entry.get("version"):
             raise CharthouseError(f"{where}: needs module and version")
+        if not entry.get("files") and not entry.get("dir"):
+            raise CharthouseError(f"{where}: needs files or dir")
+        files = tuple(entry.get("files") or ())
         found.append(
-            CrdSource(name, entry["module"], entry["version"], tuple(entry.get("files") or ()))
+            CrdSource(name, entry["module"], entry["version"], files, entry.get("dir", ""))
         )
     return found
+
+
+def _module_cache_dir(module: str, version: str) -> Path | None:
+    """The extracted module in GOMODCACHE, found without running ``go`` (fast path)."""
+    root = os.environ.get("GOMODCACHE") or str(
+        Path(os.environ.get("GOPATH") or Path.home() / "go") / "pkg" / "mod"
+    )
+    escaped = re.sub(r"[A-Z]", lambda m: "!" + m.group(0).lower(), module)
+    candidate = Path(root) / f"{escaped}@{version}"
+    return candidate if candidate.is_dir() else None
 
 
 def module_dir(module: str, version: str) -> Path:
@@ -55,6 +72,9 @@ def module_dir(module: str, version: str) -> Path:
         raise CharthouseError(
             f"go: not found on PATH; needed to fetch CRD schemas from {module}@{version}"
         )
+    cached = _module_cache_dir(module, version)
+    if cached is not None:
+        return cached
     result = run(
         [go, "mod", "download", "-json", f"{module}@{version}"],
         timeout=600,
@@ -63,11 +83,15 @@ def module_dir(module: str, version: str) -> Path:
     return Path(json.loads(result.stdout)["Dir"])
 
 
-def crd_files() -> list[Path]:
-    """Every pinned CRD file (downloading modules on first use)."""
+def crd_files(name: str | None = None) -> list[Path]:
+    """Every pinned CRD file, or those of source ``name`` (downloading on first use)."""
     files = []
     for source in sources():
+        if name is not None and source.name != name:
+            continue
         root = module_dir(source.module, source.version)
+        if source.dir:
+            files += sorted((root / source.dir).glob("*.yaml"))
         for rel in source.files:
             path = root / rel
             if not path.is_file():
@@ -79,8 +103,21 @@ def crd_files() -> list[Path]:
     return files
 
 
+def _python_regex(pattern: Any) -> bool:
+    """CRD patterns are Go RE2; a few (inline global flags, ``$`` in a class once
+    fastjsonschema rewrites ``$`` to ``\\Z``) don't compile in Python: skip those."""
+    try:
+        re.compile(str(pattern))
+        re.compile(DOLLAR_FINDER.sub(r"\\Z", str(pattern)))
+    except re.error:
+        return False
+    return True
+
+
 def _strict(node: Any) -> Any:
     if isinstance(node, dict):
+        if "pattern" in node and not _python_regex(node["pattern"]):
+            node = {k: v for k, v in node.items() if k != "pattern"}
         out = {
             k: _strict(v)
             for k, v in node.items()
@@ -103,42 +140,48 @@ def _strict(node: Any) -> Any:
 
 
 @cache
-def _validators() -> dict[tuple[str, str], ValidateFn]:
-    found: dict[tuple[str, str], ValidateFn] = {}
+def _schemas() -> dict[tuple[str, str], dict[str, Any]]:
+    """(apiVersion, kind) -> strict schema of every served version of every pinned CRD."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    found: dict[tuple[str, str], dict[str, Any]] = {}
     for path in crd_files():
-        for crd in yaml.safe_load_all(path.read_text()):
+        for crd in yaml.load_all(path.read_text(), Loader=loader):
             if not crd or crd.get("kind") != "CustomResourceDefinition":
                 continue
             spec = crd["spec"]
             for version in spec["versions"]:
-                if not version.get("served"):
-                    continue
-                body = _strict(version["schema"]["openAPIV3Schema"])
-                body.setdefault("properties", {}).update(
-                    {
-                        "apiVersion": {"type": "string"},
-                        "kind": {"type": "string"},
-                        "metadata": {"type": "object"},
-                    }
-                )
-                body["required"] = sorted(
-                    {*body.get("required", []), "apiVersion", "kind", "metadata"}
-                )
-                body.pop("status", None)
-                found[(f"{spec['group']}/{version['name']}", spec["names"]["kind"])] = (
-                    compile_schema(body)
-                )
+                if version.get("served"):
+                    key = (f"{spec['group']}/{version['name']}", spec["names"]["kind"])
+                    found[key] = version["schema"]["openAPIV3Schema"]
     return found
 
 
+@cache
+def _validator(api_version: str, kind: str) -> ValidateFn | None:
+    schema = _schemas().get((api_version, kind))
+    if schema is None:
+        return None
+    body = _strict(schema)
+    body.setdefault("properties", {}).update(
+        {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"type": "object"},
+        }
+    )
+    body["required"] = sorted({*body.get("required", []), "apiVersion", "kind", "metadata"})
+    body["properties"].pop("status", None)
+    return compile_schema(body)
+
+
 def known_kinds() -> set[tuple[str, str]]:
-    return set(_validators())
+    return set(_schemas())
 
 
 def validate_object(obj: Mapping[str, Any]) -> SchemaViolation | None:
     """Validate a custom resource; an unknown kind is itself a violation."""
     key = (str(obj.get("apiVersion")), str(obj.get("kind")))
-    validate = _validators().get(key)
+    validate = _validator(*key)
     if validate is None:
         return SchemaViolation(
             field="kind",

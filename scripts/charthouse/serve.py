@@ -48,8 +48,10 @@ DEFAULT_ITERATIONS = 200_000
 
 # -- passwords ---------------------------------------------------------------------------
 
-def hash_password(password: str, *, iterations: int = DEFAULT_ITERATIONS,
-                  salt: bytes | None = None) -> str:
+
+def hash_password(
+    password: str, *, iterations: int = DEFAULT_ITERATIONS, salt: bytes | None = None
+) -> str:
     salt = salt if salt is not None else secrets.token_bytes(16)
     digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
     return f"{HASH_SCHEME}${iterations}${salt.hex()}${digest.hex()}"
@@ -88,8 +90,9 @@ def load_auth_file(path: Path) -> dict[str, Credential]:
                 "(make one with `charthouse serve --hash-password`)"
             )
         try:
-            users[user] = Credential(int(parts[1]), bytes.fromhex(parts[2]),
-                                     bytes.fromhex(parts[3]))
+            users[user] = Credential(
+                int(parts[1]), bytes.fromhex(parts[2]), bytes.fromhex(parts[3])
+            )
         except ValueError as exc:
             raise CharthouseError(f"{path}:{number}: {user}: malformed hash: {exc}") from exc
     if not users:
@@ -99,12 +102,14 @@ def load_auth_file(path: Path) -> dict[str, Credential]:
 
 # -- request handling --------------------------------------------------------------------
 
+
 class RepoServer(ThreadingHTTPServer):
     daemon_threads = False  # server_close() waits for requests in flight (graceful stop)
     block_on_close = True
 
-    def __init__(self, address: tuple[str, int], root: Path,
-                 users: Mapping[str, Credential] | None = None) -> None:
+    def __init__(
+        self, address: tuple[str, int], root: Path, users: Mapping[str, Credential] | None = None
+    ) -> None:
         self.root = root.resolve()
         self.users = dict(users or {})
         self._etags: dict[tuple[str, int, int], str] = {}
@@ -252,15 +257,18 @@ class RepoHandler(BaseHTTPRequestHandler):
         return int(mtime) <= since
 
     def log_message(self, format: str, *args: Any) -> None:
-        sys.stderr.write(f"{self.address_string()} {self.user} [{self.log_date_time_string()}] "
-                         f"{format % args}\n")
+        sys.stderr.write(
+            f"{self.address_string()} {self.user} [{self.log_date_time_string()}] {format % args}\n"
+        )
         sys.stderr.flush()
 
 
 # -- running -----------------------------------------------------------------------------
 
-def serve(root: Path, *, bind: str = "127.0.0.1", port: int = 8879,
-          auth_file: Path | None = None) -> int:
+
+def serve(
+    root: Path, *, bind: str = "127.0.0.1", port: int = 8879, auth_file: Path | None = None
+) -> int:
     """Serve until SIGTERM/SIGINT, then finish requests in flight and return 0."""
     if not root.is_dir():
         raise CharthouseError(f"{root}: not a directory (run `make release` first?)")
@@ -278,14 +286,16 @@ def serve(root: Path, *, bind: str = "127.0.0.1", port: int = 8879,
     def stop(signum: int, _frame: FrameType | None) -> None:
         if not stopping.is_set():
             stopping.set()
-            print(f"charthouse serve: {signal.Signals(signum).name}, shutting down",
-                  file=sys.stderr, flush=True)
+            print(
+                f"charthouse serve: {signal.Signals(signum).name}, shutting down",
+                file=sys.stderr,
+                flush=True,
+            )
             threading.Thread(target=server.shutdown, daemon=True).start()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     auth = " (basic auth)" if users else ""
-    print(f"charthouse serve: serving {server.root} at http://{host}:{actual}/{auth}",
-          flush=True)
+    print(f"charthouse serve: serving {server.root} at http://{host}:{actual}/{auth}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

@@ -47,6 +47,7 @@ class ToolPin:
     version_args: tuple[str, ...] = ("version",)
     accept: str = ""
     env: Mapping[str, str] = field(default_factory=dict)
+    optional: bool = False
 
     @property
     def binary_name(self) -> str:
@@ -108,6 +109,7 @@ def load_pins(path: Path | None = None) -> Pins:
             version_args=tuple(entry.get("versionArgs", ("version",))),
             accept=str(entry.get("accept", "")),
             env={str(k): str(v) for k, v in (entry.get("env") or {}).items()},
+            optional=bool(entry.get("optional", False)),
         )
     aliases = {str(k): str(v) for k, v in (data.get("aliases") or {}).items()}
     for alias, target in aliases.items():
@@ -324,7 +326,7 @@ class _Reporter:
 def install(names: Sequence[str] = ()) -> dict[str, Path]:
     """Ensure every named tool (default: all pins) and link them into BIN_DIR."""
     pins = load_pins()
-    wanted = list(names) or list(pins.tools)
+    wanted = list(names) or [name for name, tool in pins.tools.items() if not tool.optional]
     reporter = _Reporter(stream_is_tty=sys.stderr.isatty())
     result: dict[str, Path] = {}
     for name in wanted:
