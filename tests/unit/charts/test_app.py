@@ -185,7 +185,7 @@ def test_each_deployment_name_always_has_the_same_selector(
 
 
 def test_strategy_switches_keep_selectors_of_surviving_deployments(render: RenderFn) -> None:
-    steps = [
+    steps: list[dict[str, Any]] = [
         {},
         {"rollout": {"strategy": "canary", "canary": {"weight": 10, "tag": "v1.10.4"}}},
         {"rollout": {"strategy": "canary", "canary": {"weight": 50, "tag": "v1.10.4"}}},
