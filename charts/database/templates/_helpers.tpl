@@ -57,8 +57,8 @@ Usage: {{ include "database.dataVolumeClaimName" . }}
 
 {{/*
 database.auth.passwords: the two passwords as YAML {admin, user}, resolved once
-per render and memoised so the Secret and the checksum annotation of the pod
-template see the same values.
+per render and memoised in .Values.auth, so every template that asks gets the
+same generated values and the cluster is looked up once.
 
 Order, per password: the explicit value (auth.postgresPassword / auth.password);
 else the value already stored in the release's Secret (`lookup`, so an upgrade
@@ -80,6 +80,9 @@ Usage: {{- $pw := include "database.auth.passwords" . | fromYaml }}
 {{- $existing := (lookup "v1" "Secret" $ns $name).data | default dict -}}
 {{- $keys := .Values.auth.secretKeys -}}
 {{- $admin := .Values.auth.postgresPassword -}}
+{{- if include "database.appUserIsSuperuser" . -}}
+{{- $admin = default .Values.auth.password $admin -}}
+{{- end -}}
 {{- if not $admin -}}
 {{- $admin = index $existing $keys.adminPasswordKey | default "" | b64dec -}}
 {{- end -}}
@@ -104,6 +107,16 @@ Usage: {{- $pw := include "database.auth.passwords" . | fromYaml }}
 {{- $_ := set $memo "__resolvedPasswords" (dict "admin" $admin "user" $user) -}}
 {{- end -}}
 {{- toYaml (get $memo "__resolvedPasswords") -}}
+{{- end -}}
+
+{{/*
+database.auth.checksum: sha256 of the explicitly configured credentials
+(never of generated ones, which differ per offline render).
+Usage: {{ include "database.auth.checksum" . }}
+*/}}
+{{- define "database.auth.checksum" -}}
+{{- $a := .Values.auth -}}
+{{- list $a.existingSecret $a.secretKeys $a.username $a.password $a.postgresPassword | toJson | sha256sum -}}
 {{- end -}}
 
 {{/*
