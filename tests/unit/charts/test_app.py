@@ -750,3 +750,14 @@ def test_render_is_deterministic(values_file: Path) -> None:
     first = rendering.render(CHART_DIR, values_files=[values_file])
     second = rendering.render(CHART_DIR, values_files=[values_file])
     assert first == second
+
+
+@pytest.mark.parametrize("values_file", SCENARIOS, ids=lambda p: p.name)
+def test_helm_3_and_helm_4_render_the_same_objects(render: RenderFn, values_file: Path) -> None:
+    helm3 = render(CHART, values_files=[values_file], helm=3, engine="binary")
+    helm4 = render(CHART, values_files=[values_file], helm=4, engine="binary")
+    assert sorted(helm3.objects, key=_identity) == sorted(helm4.objects, key=_identity)
+
+
+def _identity(obj: dict[str, Any]) -> tuple[str, str]:
+    return obj["kind"], obj["metadata"]["name"]
