@@ -88,3 +88,22 @@ class GpgKey:
 
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def bump(repo: ChartRepo, helm: Path, versions: dict[str, str]) -> None:
+    """What a maintainer does: set chart versions, point dependents at them, refresh locks."""
+    for name, version in versions.items():
+        chart = repo.charts / name / "Chart.yaml"
+        text = chart.read_text()
+        old = next(line for line in text.splitlines() if line.startswith("version: "))
+        chart.write_text(text.replace(old, f"version: {version}", 1))
+    for name in WITH_DEPENDENCIES:
+        chart = repo.charts / name / "Chart.yaml"
+        lines = chart.read_text().splitlines()
+        for i, line in enumerate(lines):
+            dep = line.removeprefix("- name: ")
+            if dep != line and dep in versions and i + 1 < len(lines):
+                lines[i + 1] = f"  version: {versions[dep]}"
+        chart.write_text("\n".join(lines) + "\n")
+        subprocess.run([str(helm), "dependency", "update", str(chart.parent)], check=True,
+                       capture_output=True, env=helm_env(repo.root.parent / "helm-home"))
