@@ -68,7 +68,8 @@ def test_archive_metadata_is_canonical_and_helm_still_renders_it(
 def test_normalizing_is_idempotent_and_keeps_every_byte_of_content(tmp_path: Path) -> None:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, body, mtime in (("c/Chart.yaml", b"name: c\n", 5), ("c/values.yaml", b"a: 1\n", 9)):
+        members = (("c/Chart.yaml", b"name: c\n", 5), ("c/values.yaml", b"a: 1\n", 9))
+        for name, body, mtime in members:
             info = tarfile.TarInfo(name)
             info.size, info.mtime, info.uid, info.uname = len(body), mtime, 1000, "dev"
             tar.addfile(info, io.BytesIO(body))

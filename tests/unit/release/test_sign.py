@@ -21,7 +21,9 @@ def archive(chart_repo: ChartRepo, helm4: Path, tmp_path: Path) -> Path:
     return built["app"].path
 
 
-def verify(helm: Path, archive: Path, keyring: Path, home: Path) -> subprocess.CompletedProcess[str]:
+def verify(
+    helm: Path, archive: Path, keyring: Path, home: Path
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(helm), "verify", "--keyring", str(keyring), str(archive)],
                           capture_output=True, text=True, env=helm_env(home), check=False)
 
@@ -52,6 +54,7 @@ def test_an_unknown_key_is_a_clear_error(
     archive: Path, gpg_key: GpgKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GNUPGHOME", str(gpg_key.home))
-    with pytest.raises(CharthouseError, match="--sign nobody@example.invalid: gpg could not sign"):
+    refused = r"--sign nobody@example\.invalid: gpg could not sign"
+    with pytest.raises(CharthouseError, match=refused):
         sign.sign(archive, "nobody@example.invalid")
     assert not archive.with_name(archive.name + ".prov").exists()
