@@ -108,7 +108,8 @@ Usage: {{ $workloads := (include "app.workloads" . | fromYaml).items }}
 
 {{/*
 app.env: the container's env list, or nothing. Sources in order: config.env
-(from the ConfigMap), secrets.env (from the Secret), env, extraEnv. A name set
+(from the ConfigMap), secrets.env (from the Secret), env, extraEnv (templates
+allowed, so an umbrella can name "{{ .Release.Name }}-database"). A name set
 twice fails the render: Kubernetes silently keeps the last one, and server-side
 apply (Helm 4) rejects duplicate list keys outright.
 Usage: {{- include "app.env" . | nindent 10 }}
@@ -133,7 +134,11 @@ Usage: {{- include "app.env" . | nindent 10 }}
 {{- end -}}
 {{- $entries = append $entries (dict "source" (printf "env.%s" $name) "var" $var) -}}
 {{- end -}}
-{{- range $i, $var := .Values.extraEnv -}}
+{{- $extraEnv := list -}}
+{{- if .Values.extraEnv -}}
+{{- $extraEnv = include "common.tplvalues.render" (dict "value" .Values.extraEnv "context" $) | fromYamlArray -}}
+{{- end -}}
+{{- range $i, $var := $extraEnv -}}
 {{- $entries = append $entries (dict "source" (printf "extraEnv[%d]" $i) "var" $var) -}}
 {{- end -}}
 {{- $vars := list -}}
@@ -185,4 +190,28 @@ Usage: {{- if include "app.secretEnabled" . }}
 
 {{- define "app.secretEnabled" -}}
 {{- if and .Values.secrets.data (not .Values.secrets.existingSecret) -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+app.initContainers: .Values.initContainers (templates allowed) with the restricted
+container security context deep-merged under each one's own, and the chart's
+resources when it sets none, so an init container can never be the one pod part
+that breaks Pod Security "restricted".
+Usage: {{- include "app.initContainers" . | nindent 6 }}
+*/}}
+{{- define "app.initContainers" -}}
+{{- if .Values.initContainers -}}
+{{- $rendered := include "common.tplvalues.render" (dict "value" .Values.initContainers "context" $) | fromYamlArray -}}
+{{- $out := list -}}
+{{- range $rendered -}}
+{{- $c := deepCopy . -}}
+{{- $_ := set $c "securityContext" (include "common.security.containerSecurityContext" (dict "override" ($c.securityContext | default dict) "context" $) | fromYaml) -}}
+{{- if not $c.resources -}}
+{{- $_ := set $c "resources" $.Values.resources -}}
+{{- end -}}
+{{- $out = append $out $c -}}
+{{- end -}}
+initContainers:
+{{- toYaml $out | nindent 2 }}
+{{- end -}}
 {{- end -}}

@@ -761,3 +761,38 @@ def test_helm_3_and_helm_4_render_the_same_objects(render: RenderFn, values_file
 
 def _identity(obj: dict[str, Any]) -> tuple[str, str]:
     return obj["kind"], obj["metadata"]["name"]
+
+
+def test_init_containers_are_restricted_and_templated(render: RenderFn) -> None:
+    manifests = render(CHART, values_files=[scenario("init-wait")])
+    spec = manifests.get("Deployment", "rel-app")["spec"]["template"]["spec"]
+    [init] = spec["initContainers"]
+    assert init["securityContext"]["readOnlyRootFilesystem"] is True
+    assert init["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert init["resources"] == spec["containers"][0]["resources"]
+    assert (
+        env_of(manifests.get("Deployment", "rel-app"))["SELF_URL"]["value"] == "http://rel-app:80"
+    )
+
+
+def test_init_container_cannot_weaken_the_security_context(render: RenderFn) -> None:
+    spec = render(
+        CHART,
+        {
+            "initContainers": [
+                {
+                    "name": "chown",
+                    "image": "docker.io/busybox:1.37.0",
+                    "securityContext": {"runAsUser": 1000},
+                    "resources": {
+                        "requests": {"cpu": "5m", "memory": "8Mi"},
+                        "limits": {"memory": "8Mi"},
+                    },
+                }
+            ]
+        },
+    ).get("Deployment", "rel-app")["spec"]["template"]["spec"]
+    [init] = spec["initContainers"]
+    assert init["securityContext"]["runAsUser"] == 1000
+    assert init["securityContext"]["allowPrivilegeEscalation"] is False
+    assert init["resources"]["limits"] == {"memory": "8Mi"}
