@@ -1,0 +1,790 @@
+"""charts/database: what a user of the PostgreSQL chart relies on, asserted on rendered objects.
+
+What offline rendering cannot show is left to the integration suite and named there:
+``lookup`` (password reuse on upgrade, the immutable-field guard) returns nothing
+under ``helm template``. Here we test the paths that do not depend on it: explicit
+credentials are stable, generated ones are well-formed, and the guard stays silent.
+The shell scripts the chart ships (backup, restore-verify, password sync) run
+against a real local PostgreSQL when its binaries are installed.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import yaml
+
+from charthouse import policy
+from charthouse.manifests import Manifests
+from support.rendering import RenderErrorFn, RenderFn
+
+CHART = "database"
+CHART_DIR = Path(__file__).resolve().parents[3] / "charts" / CHART
+STS = "rel-database"
+SELECTOR = {
+    "app.kubernetes.io/name": "database",
+    "app.kubernetes.io/instance": "rel",
+    "app.kubernetes.io/component": "primary",
+}
+
+
+def sts(m: Manifests) -> dict[str, Any]:
+    return m.get("StatefulSet", STS)
+
+
+def pod_spec(m: Manifests) -> dict[str, Any]:
+    spec: dict[str, Any] = sts(m)["spec"]["template"]["spec"]
+    return spec
+
+
+def container(spec: dict[str, Any], name: str, *, init: bool = False) -> dict[str, Any]:
+    for c in spec.get("initContainers" if init else "containers", []):
+        if c["name"] == name:
+            return dict(c)
+    raise KeyError(f"no container {name!r} in {[c['name'] for c in spec.get('containers', [])]}")
+
+
+def env(c: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in c.get("env", [])}
+
+
+def mounts(c: dict[str, Any]) -> dict[str, str]:
+    return {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+
+
+def volumes(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {v["name"]: v for v in spec.get("volumes", [])}
+
+
+def secret_data(m: Manifests, name: str = STS) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode() for k, v in m.get("Secret", name)["data"].items()}
+
+
+def chart_app_version() -> str:
+    return str(yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())["appVersion"])
+
+
+# -- image and pod security ---------------------------------------------------
+
+
+def test_runs_the_official_debian_postgres_image_pinned_to_app_version(render: RenderFn) -> None:
+    image = container(pod_spec(render(CHART)), "postgresql")["image"]
+    assert image == f"docker.io/library/postgres:{chart_app_version()}"
+    # The Debian variants run postgres as uid 999; the Alpine ones use 70.
+    assert "alpine" not in image
+
+
+def test_runs_as_uid_999_non_root_with_fsgroup_999(render: RenderFn) -> None:
+    spec = pod_spec(render(CHART))
+    psc = spec["securityContext"]
+    assert (psc["runAsUser"], psc["runAsGroup"], psc["fsGroup"]) == (999, 999, 999)
+    assert psc["runAsNonRoot"] is True
+    assert psc["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+def test_root_filesystem_is_read_only_and_writable_paths_are_emptydirs(render: RenderFn) -> None:
+    spec = pod_spec(render(CHART))
+    pg = container(spec, "postgresql")
+    sc = pg["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    vols, mnt = volumes(spec), mounts(pg)
+    for path in ("/var/run/postgresql", "/tmp", "/dev/shm"):
+        assert "emptyDir" in vols[mnt[path]], f"{path} must be an emptyDir"
+    assert vols[mnt["/dev/shm"]]["emptyDir"] == {"medium": "Memory", "sizeLimit": "256Mi"}
+    # Data on the volume root: the 18+ image keeps PGDATA in a subdirectory of it.
+    assert mnt["/var/lib/postgresql"] == "data"
+    assert "PGDATA" not in env(pg)
+
+
+def test_no_init_container_and_no_token(render: RenderFn) -> None:
+    spec = pod_spec(render(CHART))
+    assert "initContainers" not in spec
+    assert spec["automountServiceAccountToken"] is False
+    assert render(CHART).get("ServiceAccount", STS)["automountServiceAccountToken"] is False
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        None,
+        {"backup": {"enabled": True}},
+        {"backup": {"enabled": True, "verify": {"enabled": True}}},
+        {"metrics": {"enabled": True}},
+    ],
+    ids=["defaults", "backup", "backup-verify", "metrics"],
+)
+def test_every_pod_meets_pod_security_restricted(
+    render: RenderFn, values: dict[str, Any] | None
+) -> None:
+    m = render(CHART, values)
+    assert [str(v) for v in policy.check(m)] == []
+    # The policy covers every pod template, the helm test Pod and the CronJob included.
+    owners = {(p.owner["kind"], p.owner["metadata"]["name"]) for p in m.pod_templates()}
+    assert ("Pod", "rel-database-test-connection") in owners
+    if values and "backup" in values:
+        assert ("CronJob", "rel-database-backup") in owners
+
+
+def test_probes_use_pg_isready_over_tcp(render: RenderFn) -> None:
+    pg = container(pod_spec(render(CHART)), "postgresql")
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        command = pg[probe]["exec"]["command"]
+        assert command[0] == "pg_isready"
+        assert command[command.index("-h") + 1] == "127.0.0.1"
+
+
+# -- workload shape ------------------------------------------------------------
+
+
+def test_statefulset_with_headless_and_clusterip_services(render: RenderFn) -> None:
+    m = render(CHART)
+    s = sts(m)
+    assert s["spec"]["replicas"] == 1
+    assert s["spec"]["serviceName"] == "rel-database-hl"
+    assert s["spec"]["selector"]["matchLabels"] == SELECTOR
+    headless = m.get("Service", "rel-database-hl")["spec"]
+    assert headless["clusterIP"] == "None"
+    client = m.get("Service", STS)["spec"]
+    assert client["type"] == "ClusterIP"
+    assert client["ports"][0]["port"] == 5432
+    assert headless["selector"] == client["selector"] == SELECTOR
+
+
+def test_selector_is_identical_in_every_scenario(render: RenderFn) -> None:
+    scenarios = sorted((CHART_DIR / "ci").glob("*-values.yaml"))
+    assert len(scenarios) >= 8
+    for path in scenarios:
+        m = render(CHART, values_files=[path])
+        assert sts(m)["spec"]["selector"]["matchLabels"] == SELECTOR, path.name
+
+
+# -- persistence ---------------------------------------------------------------
+
+
+def test_volume_claim_template_follows_persistence_values(render: RenderFn) -> None:
+    m = render(
+        CHART,
+        {
+            "persistence": {
+                "size": "20Gi",
+                "storageClass": "fast-ssd",
+                "accessModes": ["ReadWriteOncePod"],
+                "annotations": {"example.com/tier": "gold"},
+            }
+        },
+    )
+    (vct,) = sts(m)["spec"]["volumeClaimTemplates"]
+    assert vct["metadata"]["name"] == "data"
+    assert vct["metadata"]["annotations"] == {"example.com/tier": "gold"}
+    assert vct["spec"]["storageClassName"] == "fast-ssd"
+    assert vct["spec"]["accessModes"] == ["ReadWriteOncePod"]
+    assert vct["spec"]["resources"]["requests"]["storage"] == "20Gi"
+
+
+def test_global_storage_class_is_honoured_and_dash_means_no_class(render: RenderFn) -> None:
+    vct = sts(render(CHART, {"global": {"storageClass": "standard-rwo"}}))["spec"][
+        "volumeClaimTemplates"
+    ][0]
+    assert vct["spec"]["storageClassName"] == "standard-rwo"
+    vct = sts(render(CHART, {"persistence": {"storageClass": "-"}}))["spec"][
+        "volumeClaimTemplates"
+    ][0]
+    assert vct["spec"]["storageClassName"] == ""
+
+
+def test_volume_claim_template_labels_never_change_between_chart_versions(render: RenderFn) -> None:
+    """volumeClaimTemplates are immutable: a version label or commonLabels there
+    would fail every upgrade."""
+    vct = sts(render(CHART, {"commonLabels": {"team": "payments"}}))["spec"][
+        "volumeClaimTemplates"
+    ][0]
+    assert vct["metadata"]["labels"] == SELECTOR
+
+
+def test_pvcs_and_secret_survive_uninstall(render: RenderFn) -> None:
+    m = render(CHART, {"backup": {"enabled": True}})
+    assert sts(m)["spec"]["persistentVolumeClaimRetentionPolicy"] == {
+        "whenDeleted": "Retain",
+        "whenScaled": "Retain",
+    }
+    assert m.get("Secret", STS)["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    backup_pvc = m.get("PersistentVolumeClaim", "rel-database-backup")
+    assert backup_pvc["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+
+
+def test_persistence_disabled_uses_an_emptydir(render: RenderFn) -> None:
+    m = render(CHART, values_files=[CHART_DIR / "ci" / "persistence-disabled-values.yaml"])
+    assert "volumeClaimTemplates" not in sts(m)["spec"]
+    assert volumes(pod_spec(m))["data"] == {"name": "data", "emptyDir": {}}
+
+
+def test_existing_claim_replaces_the_claim_template(render: RenderFn) -> None:
+    m = render(CHART, {"persistence": {"existingClaim": "legacy-pgdata"}})
+    assert "volumeClaimTemplates" not in sts(m)["spec"]
+    assert volumes(pod_spec(m))["data"]["persistentVolumeClaim"] == {"claimName": "legacy-pgdata"}
+
+
+def test_immutable_field_guard_is_silent_without_a_cluster(render: RenderFn) -> None:
+    """``lookup`` finds no StatefulSet offline, so GitOps renders of any size pass.
+
+    The failing path (an installed release, a changed size) needs the API server:
+    the integration suite covers it.
+    """
+    assert sts(render(CHART, {"persistence": {"size": "500Gi"}}))["spec"]["volumeClaimTemplates"]
+
+
+# -- credentials ---------------------------------------------------------------
+
+
+def test_secret_holds_passwords_and_a_connection_uri(render: RenderFn) -> None:
+    data = secret_data(
+        render(CHART, {"auth": {"password": "app-pw", "postgresPassword": "root-pw"}})
+    )
+    assert data["password"] == "app-pw"
+    assert data["postgres-password"] == "root-pw"
+    assert data["uri"] == "postgresql://app:app-pw@rel-database.default.svc.cluster.local:5432/app"
+    assert (data["username"], data["database"], data["port"]) == ("app", "app", "5432")
+
+
+def test_uri_percent_encodes_the_password(render: RenderFn) -> None:
+    password = "p@ss w:rd/+?#%'"
+    uri = secret_data(render(CHART, {"auth": {"password": password}}))["uri"]
+    parts = urlsplit(uri)
+    assert parts.hostname == "rel-database.default.svc.cluster.local"
+    assert parts.port == 5432
+    assert parts.path == "/app"
+    assert unquote(parts.password or "") == password
+
+
+def test_explicit_passwords_render_a_byte_identical_secret(render: RenderFn) -> None:
+    values = {"auth": {"password": "app-pw", "postgresPassword": "root-pw"}}
+    first = render(CHART, values).get("Secret", STS)
+    # The same values through --set: a second, independent helm run
+    # (renders are memoised per arguments).
+    second = render(
+        CHART, set_values=["auth.password=app-pw", "auth.postgresPassword=root-pw"]
+    ).get("Secret", STS)
+    assert first == second
+
+
+def test_generated_passwords_are_strong_and_distinct(render: RenderFn) -> None:
+    data = secret_data(render(CHART))
+    for key in ("password", "postgres-password"):
+        assert len(data[key]) == 32 and data[key].isalnum()
+    assert data["password"] != data["postgres-password"]
+    assert f":{data['password']}@" in data["uri"]
+
+
+def test_generated_passwords_never_reach_the_pod_template(render: RenderFn) -> None:
+    """Pods take passwords by secretKeyRef only, and no checksum of a generated
+    Secret sits on the pod template (it would roll pods on every GitOps render)."""
+    # Two independent renders (a no-op --set defeats the per-arguments memo).
+    a = render(CHART, set_values=["nameOverride=database"])
+    b = render(CHART)
+    assert sts(a)["spec"]["template"] == sts(b)["spec"]["template"]
+    assert secret_data(a)["password"] != secret_data(b)["password"]
+    pg = container(pod_spec(b), "postgresql")
+    assert env(pg)["POSTGRES_PASSWORD"] == {
+        "secretKeyRef": {"name": STS, "key": "postgres-password"}
+    }
+    assert env(pg)["CHARTHOUSE_APP_PASSWORD"] == {"secretKeyRef": {"name": STS, "key": "password"}}
+
+
+def test_changing_an_explicit_password_restarts_postgres_to_sync_it(render: RenderFn) -> None:
+    def annotations(pw: str) -> dict[str, str]:
+        tpl = sts(render(CHART, {"auth": {"password": pw}}))["spec"]["template"]
+        return dict(tpl["metadata"]["annotations"])
+
+    assert annotations("one")["checksum/auth"] != annotations("two")["checksum/auth"]
+    hook = container(pod_spec(render(CHART)), "postgresql")["lifecycle"]["postStart"]["exec"][
+        "command"
+    ]
+    assert hook == ["bash", "/opt/charthouse/scripts/sync-passwords.sh"]
+
+
+def test_existing_secret_renders_no_secret_and_is_referenced_everywhere(render: RenderFn) -> None:
+    m = render(CHART, values_files=[CHART_DIR / "ci" / "existing-secret-values.yaml"])
+    assert m.names("Secret") == ["app-db-credentials"]  # from extraObjects, not the chart
+    pg = container(pod_spec(m), "postgresql")
+    assert env(pg)["POSTGRES_PASSWORD"] == {
+        "secretKeyRef": {"name": "app-db-credentials", "key": "admin-password"}
+    }
+    test_env = env(m.get("Pod", "rel-database-test-connection")["spec"]["containers"][0])
+    assert test_env["DATABASE_URL"]["secretKeyRef"]["key"] == "database-url"
+    assert test_env["PGPASSWORD"]["secretKeyRef"] == {
+        "name": "app-db-credentials",
+        "key": "app-password",
+    }
+
+
+def test_app_role_is_created_by_an_init_script_not_as_superuser(render: RenderFn) -> None:
+    m = render(CHART)
+    pg = container(pod_spec(m), "postgresql")
+    assert env(pg)["POSTGRES_USER"] == "postgres"
+    assert env(pg)["CHARTHOUSE_APP_USERNAME"] == "app"
+    script = m.get("ConfigMap", "rel-database-initdb")["data"]["00-charthouse-app-user.sh"]
+    assert 'CREATE ROLE :"user" LOGIN PASSWORD' in script
+    assert "SUPERUSER" not in script
+
+
+def test_superuser_app_shares_one_password(render: RenderFn) -> None:
+    m = render(CHART, values_files=[CHART_DIR / "ci" / "superuser-app-values.yaml"])
+    data = secret_data(m)
+    assert data["password"] == data["postgres-password"] == "not-a-real-password"
+    assert data["uri"].startswith("postgresql://postgres:not-a-real-password@")
+    assert "CHARTHOUSE_APP_USERNAME" not in env(container(pod_spec(m), "postgresql"))
+    assert "rel-database-initdb" not in m.names("ConfigMap")
+
+
+# -- configuration ---------------------------------------------------------------
+
+
+def test_config_parameters_become_postgresql_conf(render: RenderFn) -> None:
+    m = render(CHART, values_files=[CHART_DIR / "ci" / "config-values.yaml"])
+    conf = m.get("ConfigMap", "rel-database-config")["data"]["postgresql.conf"]
+    assert "max_connections = '200'" in conf  # the user's value wins over the chart default
+    assert "shared_preload_libraries = 'pg_stat_statements'" in conf
+    assert "listen_addresses = '*'" in conf
+    assert "hba_file = '/etc/postgresql/pg_hba.conf'" in conf
+    args = container(pod_spec(m), "postgresql")["args"]
+    assert args == ["postgres", "-c", "config_file=/etc/postgresql/postgresql.conf"]
+
+
+def test_config_values_are_quoted_and_large_numbers_stay_integers(render: RenderFn) -> None:
+    conf = render(
+        CHART, {"config": {"parameters": {"search_path": "a'b", "max_wal_size_mb_demo": 1000000}}}
+    ).get("ConfigMap", "rel-database-config")["data"]["postgresql.conf"]
+    assert "search_path = 'a''b'" in conf
+    assert "max_wal_size_mb_demo = '1000000'" in conf
+
+
+def test_config_change_restarts_the_pod(render: RenderFn) -> None:
+    def checksum(values: dict[str, Any]) -> str:
+        return str(
+            sts(render(CHART, values))["spec"]["template"]["metadata"]["annotations"][
+                "checksum/configmap"
+            ]
+        )
+
+    assert checksum({}) != checksum({"config": {"parameters": {"work_mem": "64MB"}}})
+
+
+def test_chart_managed_parameters_cannot_be_overridden(render_error: RenderErrorFn) -> None:
+    message = render_error(CHART, {"config": {"parameters": {"port": 5433}}})
+    assert "config.parameters.port" in message
+
+
+def test_pg_hba_lines_come_before_the_chart_rules(render: RenderFn) -> None:
+    hba = render(CHART, {"pgHba": ["host all all 10.0.0.0/8 reject"]}).get(
+        "ConfigMap", "rel-database-config"
+    )["data"]["pg_hba.conf"]
+    rules = [line for line in hba.splitlines() if line and not line.startswith("#")]
+    assert rules[0] == "host all all 10.0.0.0/8 reject"
+    assert rules[-1] == "host all all ::/0 scram-sha-256"
+    assert "local all all trust" in rules
+
+
+def test_initdb_scripts_are_mounted_after_the_chart_script(render: RenderFn) -> None:
+    m = render(CHART, values_files=[CHART_DIR / "ci" / "config-values.yaml"])
+    data = m.get("ConfigMap", "rel-database-initdb")["data"]
+    assert sorted(data) == ["00-charthouse-app-user.sh", "10-extensions.sql", "20-schema.sh"]
+    pg = container(pod_spec(m), "postgresql")
+    assert mounts(pg)["/docker-entrypoint-initdb.d"] == "initdb"
+    assert env(pg)["POSTGRES_INITDB_ARGS"] == "--data-checksums"
+
+
+# -- backup ------------------------------------------------------------------------
+
+
+def test_backup_cronjob_dumps_to_a_kept_pvc(render: RenderFn) -> None:
+    m = render(CHART, values_files=[CHART_DIR / "ci" / "backup-values.yaml"])
+    cron = m.get("CronJob", "rel-database-backup")
+    assert cron["spec"]["schedule"] == "30 2 * * *"
+    assert cron["spec"]["timeZone"] == "Etc/UTC"
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    spec = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert "initContainers" not in spec
+    backup = container(spec, "backup")
+    assert backup["command"] == ["bash", "/opt/charthouse/scripts/backup.sh"]
+    e = env(backup)
+    assert (e["PGHOST"], e["BACKUP_DATABASES"], e["BACKUP_RETENTION"]) == (
+        "rel-database",
+        "app",
+        "14",
+    )
+    assert volumes(spec)["backups"]["persistentVolumeClaim"] == {"claimName": "rel-database-backup"}
+    pvc = m.get("PersistentVolumeClaim", "rel-database-backup")
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "2Gi"
+    assert "backup.sh" in m.get("ConfigMap", "rel-database-scripts")["data"]
+
+
+def test_backup_verify_restores_after_the_dump_without_credentials(render: RenderFn) -> None:
+    m = render(CHART, values_files=[CHART_DIR / "ci" / "backup-verify-values.yaml"])
+    spec = m.get("CronJob", "rel-database-backup")["spec"]["jobTemplate"]["spec"]["template"][
+        "spec"
+    ]
+    # The dump is an init container: verify starts only once it succeeded.
+    assert [c["name"] for c in spec["initContainers"]] == ["backup"]
+    verify = container(spec, "verify")
+    assert verify["command"] == ["bash", "/opt/charthouse/scripts/verify.sh"]
+    e = env(verify)
+    # The scratch server is local to the Job: verify cannot touch the live database.
+    assert "PGPASSWORD" not in e and "PGHOST" not in e
+    assert mounts(verify)["/scratch"] == "scratch"
+    for c in (verify, container(spec, "backup", init=True)):
+        assert c["securityContext"]["readOnlyRootFilesystem"] is True
+        assert c["resources"]["limits"]["memory"]
+
+
+def test_backup_existing_claim_creates_no_pvc(render: RenderFn) -> None:
+    m = render(
+        CHART, {"backup": {"enabled": True, "persistence": {"existingClaim": "nfs-backups"}}}
+    )
+    assert m.names("PersistentVolumeClaim") == []
+    spec = m.get("CronJob", "rel-database-backup")["spec"]["jobTemplate"]["spec"]["template"][
+        "spec"
+    ]
+    assert volumes(spec)["backups"]["persistentVolumeClaim"] == {"claimName": "nfs-backups"}
+
+
+# -- metrics, network, disruption -----------------------------------------------------
+
+
+def test_metrics_sidecar_service_and_optional_servicemonitor(render: RenderFn) -> None:
+    m = render(CHART, values_files=[CHART_DIR / "ci" / "metrics-values.yaml"])
+    exporter = container(pod_spec(m), "metrics")
+    assert exporter["image"] == "quay.io/prometheuscommunity/postgres-exporter:v0.20.1"
+    assert exporter["ports"] == [{"name": "http-metrics", "containerPort": 9187, "protocol": "TCP"}]
+    assert env(exporter)["DATA_SOURCE_PASS"]["secretKeyRef"]["key"] == "postgres-password"
+    assert m.get("Service", "rel-database-metrics")["spec"]["ports"][0]["port"] == 9187
+    assert m.of_kind("ServiceMonitor") == []
+    sm = render(CHART, values_files=[CHART_DIR / "ci" / "servicemonitor-values.yaml"]).get(
+        "ServiceMonitor", STS
+    )
+    assert sm["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert sm["spec"]["endpoints"][0]["port"] == "http-metrics"
+
+
+def test_network_policy_admits_the_release_and_labelled_clients_only(render: RenderFn) -> None:
+    policy_spec = render(CHART).get("NetworkPolicy", STS)["spec"]
+    assert policy_spec["podSelector"]["matchLabels"] == SELECTOR
+    (rule,) = policy_spec["ingress"]
+    assert rule["ports"] == [{"port": "tcp-postgresql", "protocol": "TCP"}]
+    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/instance": "rel"}}} in rule["from"]
+    assert {
+        "podSelector": {"matchLabels": {"charthouse.dev/database-client": "rel-database"}}
+    } in rule["from"]
+    open_rule = render(CHART, {"networkPolicy": {"allowExternal": True}}).get("NetworkPolicy", STS)
+    assert "from" not in open_rule["spec"]["ingress"][0]
+
+
+def test_network_policy_opens_metrics_to_the_namespace(render: RenderFn) -> None:
+    rules = render(CHART, values_files=[CHART_DIR / "ci" / "metrics-values.yaml"]).get(
+        "NetworkPolicy", STS
+    )["spec"]["ingress"]
+    metrics = next(r for r in rules if r["ports"][0]["port"] == "http-metrics")
+    assert {"podSelector": {}} in metrics["from"]
+    assert any("namespaceSelector" in peer for peer in metrics["from"])
+
+
+def test_pdb_is_opt_in_and_max_unavailable_wins(render: RenderFn) -> None:
+    assert render(CHART).of_kind("PodDisruptionBudget") == []
+    pdb = render(CHART, values_files=[CHART_DIR / "ci" / "production-values.yaml"]).get(
+        "PodDisruptionBudget", STS
+    )
+    assert pdb["spec"]["maxUnavailable"] == 0
+    assert "minAvailable" not in pdb["spec"]
+    assert pdb["spec"]["selector"]["matchLabels"] == SELECTOR
+
+
+def test_helm_test_pod_logs_in_with_the_secret_uri(render: RenderFn) -> None:
+    pod = render(CHART).get("Pod", "rel-database-test-connection")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    script = pod["spec"]["containers"][0]["command"][-1]
+    assert 'pg_isready -h "$PGHOST"' in script and 'psql "$DATABASE_URL"' in script
+    assert env(pod["spec"]["containers"][0])["DATABASE_URL"]["secretKeyRef"]["key"] == "uri"
+
+
+# -- schema ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"persistance": {"size": "1Gi"}}, "persistance"),
+        ({"auth": {"pasword": "x"}}, "pasword"),
+        ({"backup": {"verify": {"enable": True}}}, "enable"),
+        ({"persistence": {"size": 10}}, "/persistence/size"),
+        ({"image": {"tag": "latest"}}, "/image/tag"),
+        ({"metrics": {"image": {"tag": ""}}}, "/metrics/image/tag"),
+        ({"backup": {"retention": 0}}, "/backup/retention"),
+        ({"service": {"type": "ExternalName"}}, "/service/type"),
+        ({"initdb": {"scripts": {"evil.py": "print()"}}}, "evil.py"),
+        ({"auth": {"username": "bad name"}}, "/auth/username"),
+    ],
+)
+def test_schema_rejects_bad_values_naming_the_field(
+    render_error: RenderErrorFn, values: dict[str, Any], field: str
+) -> None:
+    assert field in render_error(CHART, values)
+
+
+def test_schema_accepts_free_form_global(render: RenderFn) -> None:
+    render(
+        CHART, {"global": {"imageRegistry": "mirror.example", "somethingForAnotherChart": {"x": 1}}}
+    )
+
+
+def test_global_image_registry_applies_to_every_image(render: RenderFn) -> None:
+    m = render(
+        CHART,
+        {
+            "global": {"imageRegistry": "mirror.example"},
+            "metrics": {"enabled": True},
+            "backup": {"enabled": True},
+        },
+    )
+    images = {
+        c["image"]
+        for p in m.pod_templates()
+        for c in p.spec["containers"] + p.spec.get("initContainers", [])
+    }
+    assert images and all(i.startswith("mirror.example/") for i in images)
+
+
+# -- the shipped scripts against a real PostgreSQL -------------------------------------
+
+
+def _pg_bindir() -> Path | None:
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "initdb").exists() and (candidate / "pg_dump").exists():
+            return candidate
+    found = shutil.which("initdb")
+    return Path(found).parent if found else None
+
+
+PG_BIN = _pg_bindir()
+needs_postgres = pytest.mark.skipif(
+    PG_BIN is None, reason="PostgreSQL server binaries not installed"
+)
+
+
+class LocalPostgres:
+    """A real PostgreSQL server in a temp dir, run as an unprivileged OS user
+    (initdb refuses root), reachable on a socket and on 127.0.0.1:<port>."""
+
+    def __init__(self, root: Path, port: int) -> None:
+        self.root, self.port = root, port
+        self.socket = root / "run"
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            if shutil.which("runuser") is None:
+                pytest.skip("running as root without runuser")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+
+    def run(
+        self, cmd: list[str], env: dict[str, str] | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        full_env = {"PATH": f"{PG_BIN}:/usr/bin:/bin", "LANG": "C.UTF-8", **(env or {})}
+        return subprocess.run(
+            [*self.as_user, "env", *[f"{k}={v}" for k, v in full_env.items()], *cmd],
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=120,
+        )
+
+    def sql(self, statement: str, db: str = "postgres", user: str = "postgres") -> str:
+        out = self.run(
+            [
+                "psql",
+                "-X",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                str(self.socket),
+                "-p",
+                str(self.port),
+                "-U",
+                user,
+                "-d",
+                db,
+                "-c",
+                statement,
+            ]
+        )
+        return out.stdout.strip()
+
+    def start(self) -> None:
+        # As the server's user: the server creates its socket there.
+        self.run(["mkdir", "-p", str(self.socket)])
+        self.run(
+            [
+                "initdb",
+                "-D",
+                str(self.root / "data"),
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--no-sync",
+            ]
+        )
+        self.run(
+            [
+                "pg_ctl",
+                "-D",
+                str(self.root / "data"),
+                "-l",
+                str(self.root / "server.log"),
+                "-w",
+                "-o",
+                f"-c listen_addresses=127.0.0.1 -p {self.port}"
+                f" -c unix_socket_directories={self.socket}",
+                "start",
+            ]
+        )
+
+    def stop(self) -> None:
+        self.run(
+            ["pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop"], check=False
+        )
+
+
+@pytest.fixture
+def postgres() -> Iterator[LocalPostgres]:
+    # Not tmp_path: pytest's base dir is private to root, and the server runs as "postgres".
+    root = Path(tempfile.mkdtemp(prefix="charthouse-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    server = LocalPostgres(root, 55000 + os.getpid() % 1000)
+    try:
+        server.start()
+    except subprocess.CalledProcessError as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.fail(f"local PostgreSQL did not start: {exc.stderr}")
+    server.sql("ALTER ROLE postgres PASSWORD 'admin-pw'")
+    server.sql("CREATE DATABASE app")
+    server.sql(
+        "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+        "INSERT INTO orders SELECT g, 'line ' || g || E'\\nsecond line'"
+        " FROM generate_series(1, 500) g;"
+        'CREATE TABLE "Odd Name" (a int); INSERT INTO "Odd Name" VALUES (1), (2), (3);'
+        "CREATE TABLE events (id int) PARTITION BY RANGE (id);"
+        "CREATE TABLE events_0 PARTITION OF events FOR VALUES FROM (0) TO (1000);"
+        "INSERT INTO events SELECT generate_series(0, 49); CREATE TABLE empty_table (x int);",
+        db="app",
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _script_env(server: LocalPostgres, **extra: str) -> dict[str, str]:
+    return {"BACKUP_DIR": str(server.root / "backups"), "BACKUP_DATABASES": "app", **extra}
+
+
+def _backup(server: LocalPostgres, retention: int = 7) -> subprocess.CompletedProcess[str]:
+    env = _script_env(
+        server,
+        PGHOST="127.0.0.1",
+        PGPORT=str(server.port),
+        PGUSER="postgres",
+        PGPASSWORD="admin-pw",
+        BACKUP_RETENTION=str(retention),
+    )
+    return server.run(["bash", str(CHART_DIR / "files" / "backup.sh")], env)
+
+
+def _verify(server: LocalPostgres) -> subprocess.CompletedProcess[str]:
+    env = _script_env(server, SCRATCH_DIR=str(server.root / "scratch"))
+    return server.run(["bash", str(CHART_DIR / "files" / "verify.sh")], env, check=False)
+
+
+@needs_postgres
+def test_backup_then_verify_checks_every_row(postgres: LocalPostgres) -> None:
+    _backup(postgres)
+    result = _verify(postgres)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 with data, 553 rows match" in result.stdout  # 500 + 3 + 50 + 0
+    (verified,) = (postgres.root / "backups" / "app").glob("*.dump.verified")
+    assert "rows=553" in verified.read_text()
+
+
+@needs_postgres
+def test_verify_fails_on_a_corrupted_dump(postgres: LocalPostgres) -> None:
+    _backup(postgres)
+    (dump,) = (postgres.root / "backups" / "app").glob("*.dump")
+    blob = bytearray(dump.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    dump.write_bytes(bytes(blob))
+    result = _verify(postgres)
+    assert result.returncode != 0
+    assert "does not match its sha256" in result.stdout
+
+
+@needs_postgres
+def test_backup_keeps_only_the_newest_dumps(postgres: LocalPostgres) -> None:
+    for _ in range(3):
+        _backup(postgres, retention=2)
+        time.sleep(1.1)  # dump names carry a one-second UTC timestamp
+    dumps = sorted(p.name for p in (postgres.root / "backups" / "app").glob("*.dump"))
+    assert len(dumps) == 2
+    assert len(list((postgres.root / "backups" / "app").glob("*.sha256"))) == 2
+    assert not list((postgres.root / "backups").rglob("*.partial"))
+
+
+@needs_postgres
+def test_sync_passwords_makes_the_database_accept_the_secret(postgres: LocalPostgres) -> None:
+    """The reinstall-over-a-kept-volume case: the stored password is stale."""
+    postgres.sql("CREATE ROLE app LOGIN PASSWORD 'stale'")
+    env = {
+        "PGPORT": str(postgres.port),
+        "CHARTHOUSE_SOCKET_DIR": str(postgres.socket),
+        "POSTGRES_PASSWORD": "new admin",
+        "CHARTHOUSE_APP_USERNAME": "app",
+        "CHARTHOUSE_APP_PASSWORD": "new'app",
+    }
+    result = postgres.run(["bash", str(CHART_DIR / "files" / "sync-passwords.sh")], env)
+    assert "synchronised" in result.stdout
+
+    def login(user: str, password: str) -> int:
+        return postgres.run(
+            [
+                "psql",
+                "-X",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(postgres.port),
+                "-U",
+                user,
+                "-d",
+                "postgres",
+                "-c",
+                "SELECT 1",
+            ],
+            {"PGPASSWORD": password},
+            check=False,
+        ).returncode
+
+    assert login("app", "new'app") == 0
+    assert login("app", "stale") != 0
+    assert login("postgres", "new admin") == 0
+    assert "new admin" not in (postgres.root / "server.log").read_text()
