@@ -73,7 +73,9 @@ class Client:
         connection = self._connection()
         try:
             connection.request(
-                method, url, body=payload,
+                method,
+                url,
+                body=payload,
                 headers={"Content-Type": content_type, "Accept": "application/json"},
             )
             response = connection.getresponse()
@@ -103,7 +105,9 @@ class Client:
         """Server-side apply ``obj`` at ``path`` (the object's own URL), forcing ownership."""
         url = path + ("/status" if status else "")
         return self.request(
-            "PATCH", url, obj,
+            "PATCH",
+            url,
+            obj,
             content_type="application/apply-patch+yaml",  # JSON is valid YAML
             query={"fieldManager": FIELD_MANAGER, "force": "true"},
         )
@@ -119,14 +123,18 @@ class Client:
                 return None
             raise
 
-    def watch(self, path: str, resource_version: str, timeout_seconds: int = 300) -> Iterator[
-        dict[str, Any]
-    ]:
+    def watch(
+        self, path: str, resource_version: str, timeout_seconds: int = 300
+    ) -> Iterator[dict[str, Any]]:
         """Yield watch events (``{"type", "object"}``) until the server closes the stream."""
-        query = urlencode({
-            "watch": "1", "resourceVersion": resource_version,
-            "timeoutSeconds": str(timeout_seconds), "allowWatchBookmarks": "true",
-        })
+        query = urlencode(
+            {
+                "watch": "1",
+                "resourceVersion": resource_version,
+                "timeoutSeconds": str(timeout_seconds),
+                "allowWatchBookmarks": "true",
+            }
+        )
         connection = self._connection(timeout=timeout_seconds + 30)
         try:
             connection.request("GET", f"{path}?{query}", headers={"Accept": "application/json"})

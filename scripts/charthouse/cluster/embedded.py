@@ -4,7 +4,8 @@ Real: etcd, kube-apiserver (RBAC, PodSecurity and the other default admission
 plugins, service-account tokens), kube-controller-manager, kube-scheduler.
 Simulated (and named so): nodes and pod lifecycles (kwok, see
 :mod:`charthouse.cluster.simulation`) and volumes (see
-:mod:`charthouse.cluster.provisioner`).
+:mod:`charthouse.cluster.provisioner`) and cloud load balancers (see
+:mod:`charthouse.cluster.loadbalancer`), run by :mod:`charthouse.cluster.controllers`.
 
 Everything listens on 127.0.0.1 on ports the kernel picked, and lives in one
 directory::
@@ -44,8 +45,14 @@ SIMULATED_NODE_IP = "10.0.0.10"
 CLUSTER_NAME = "charthouse"
 
 # Start order; ``down`` stops in reverse. Tools are names in ci/tools.yaml.
-COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
-              "provisioner")
+COMPONENTS = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
+    "simulated-controllers",
+)
 TOOLS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 
 START_TIMEOUT = 90.0
@@ -58,10 +65,15 @@ _CLIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "kube-scheduler": ("system:kube-scheduler", ()),
     # kwok writes status for every simulated node and pod: it stands in for all kubelets.
     "kwok": ("charthouse:kwok-simulated-kubelets", ("system:masters",)),
-    "provisioner": ("charthouse:simulated-provisioner", ("system:masters",)),
+    "simulated-controllers": ("charthouse:simulated-controllers", ("system:masters",)),
 }
-_APISERVER_NAMES = ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                    "kubernetes.default.svc.cluster.local")
+_APISERVER_NAMES = (
+    "localhost",
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+)
 
 
 @dataclass(frozen=True)
@@ -83,8 +95,12 @@ class Ports:
         return cls(port("etcd"), port("etcd-peer"), port("kube-apiserver"), port("kwok"))
 
     def all(self) -> dict[str, int]:
-        return {"etcd": self.etcd, "etcd-peer": self.etcd_peer, "kube-apiserver": self.apiserver,
-                "kwok": self.kwok}
+        return {
+            "etcd": self.etcd,
+            "etcd-peer": self.etcd_peer,
+            "kube-apiserver": self.apiserver,
+            "kwok": self.kwok,
+        }
 
 
 def _ensure_tools() -> dict[str, Path]:
@@ -165,13 +181,15 @@ class EmbeddedCluster:
         if running and not self._client().healthy():
             problems.append("kube-apiserver does not answer /readyz")
             running = False
-        return Status("embedded", running, self.kubeconfig() if running else None, components,
-                      problems)
+        return Status(
+            "embedded", running, self.kubeconfig() if running else None, components, problems
+        )
 
     # -- startup ------------------------------------------------------------------------
 
-    def _start_control_plane(self, binaries: dict[str, Path], ports: Ports, server: str,
-                             started_at: float) -> None:
+    def _start_control_plane(
+        self, binaries: dict[str, Path], ports: Ports, server: str, started_at: float
+    ) -> None:
         watched: list[tuple[Component, subprocess.Popen[bytes] | None]] = []
 
         def start(name: str, argv: list[str | Path], env: dict[str, str] | None = None) -> None:
@@ -182,18 +200,38 @@ class EmbeddedCluster:
         client = self._client(server)
         wait_for("kube-apiserver /readyz", client.healthy, timeout=START_TIMEOUT, watch=watched)
         self._bootstrap_objects(client)
-        start("kube-controller-manager", self._controller_manager_args(
-            binaries["kube-controller-manager"]))
+        start(
+            "kube-controller-manager",
+            self._controller_manager_args(binaries["kube-controller-manager"]),
+        )
         start("kube-scheduler", self._scheduler_args(binaries["kube-scheduler"]))
-        start("kwok", self._kwok_args(binaries["kwok"], ports),
-              env={"KWOK_WORKDIR": str(self.dir / "kwok")})  # ignore a user's ~/.kwok config
-        start("provisioner", [sys.executable, "-m", "charthouse.cluster.provisioner",
-                              "--server", server, "--ca", self.pki_dir / "ca.crt",
-                              "--cert", self.pki_dir / "provisioner.crt",
-                              "--key", self.pki_dir / "provisioner.key"])
-        wait_for(f"{simulation.NODE_COUNT} Ready nodes renewed by kwok",
-                 lambda: self._nodes_ready(client, started_at), timeout=START_TIMEOUT,
-                 watch=watched)
+        start(
+            "kwok",
+            self._kwok_args(binaries["kwok"], ports),
+            env={"KWOK_WORKDIR": str(self.dir / "kwok")},
+        )  # ignore a user's ~/.kwok config
+        start(
+            "simulated-controllers",
+            [
+                sys.executable,
+                "-m",
+                "charthouse.cluster.controllers",
+                "--server",
+                server,
+                "--ca",
+                self.pki_dir / "ca.crt",
+                "--cert",
+                self.pki_dir / "simulated-controllers.crt",
+                "--key",
+                self.pki_dir / "simulated-controllers.key",
+            ],
+        )
+        wait_for(
+            f"{simulation.NODE_COUNT} Ready nodes renewed by kwok",
+            lambda: self._nodes_ready(client, started_at),
+            timeout=START_TIMEOUT,
+            watch=watched,
+        )
 
     def _bootstrap_objects(self, client: Client) -> None:
         """Fake nodes, the default StorageClass and its (simulated) CSI driver."""
@@ -214,8 +252,9 @@ class EmbeddedCluster:
             nodes = client.get("/api/v1/nodes")["items"]
             leases = {
                 item["metadata"]["name"]: item["spec"].get("renewTime", "")
-                for item in client.get("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease"
-                                       "/leases")["items"]
+                for item in client.get(
+                    "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
+                )["items"]
             }
         except (ApiError, OSError):
             return False
@@ -244,65 +283,132 @@ class EmbeddedCluster:
         peer = f"http://127.0.0.1:{ports.etcd_peer}"
         client_url = f"https://127.0.0.1:{ports.etcd}"
         return [
-            binary, "--name", CLUSTER_NAME, "--data-dir", self.etcd_dir,
-            "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
-            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-            "--initial-cluster", f"{CLUSTER_NAME}={peer}",
-            "--cert-file", p / "etcd-server.crt", "--key-file", p / "etcd-server.key",
-            "--client-cert-auth", "--trusted-ca-file", p / "ca.crt",
+            binary,
+            "--name",
+            CLUSTER_NAME,
+            "--data-dir",
+            self.etcd_dir,
+            "--listen-client-urls",
+            client_url,
+            "--advertise-client-urls",
+            client_url,
+            "--listen-peer-urls",
+            peer,
+            "--initial-advertise-peer-urls",
+            peer,
+            "--initial-cluster",
+            f"{CLUSTER_NAME}={peer}",
+            "--cert-file",
+            p / "etcd-server.crt",
+            "--key-file",
+            p / "etcd-server.key",
+            "--client-cert-auth",
+            "--trusted-ca-file",
+            p / "ca.crt",
             # A disposable test cluster: no fsync (much faster on CI disks); data survives a
             # clean `down`, not a power cut.
-            "--unsafe-no-fsync", "--log-level", "warn",
+            "--unsafe-no-fsync",
+            "--log-level",
+            "warn",
         ]
 
     def _apiserver_args(self, binary: Path, ports: Ports) -> list[str | Path]:
         p = self.pki_dir
         return [
             binary,
-            "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
-            "--secure-port", str(ports.apiserver),
-            "--etcd-servers", f"https://127.0.0.1:{ports.etcd}",
-            "--etcd-cafile", p / "ca.crt", "--etcd-certfile", p / "apiserver-etcd-client.crt",
-            "--etcd-keyfile", p / "apiserver-etcd-client.key",
-            "--tls-cert-file", p / "apiserver.crt", "--tls-private-key-file", p / "apiserver.key",
-            "--client-ca-file", p / "ca.crt",
-            "--authorization-mode", "RBAC",
+            "--bind-address",
+            "127.0.0.1",
+            "--advertise-address",
+            "127.0.0.1",
+            "--secure-port",
+            str(ports.apiserver),
+            "--etcd-servers",
+            f"https://127.0.0.1:{ports.etcd}",
+            "--etcd-cafile",
+            p / "ca.crt",
+            "--etcd-certfile",
+            p / "apiserver-etcd-client.crt",
+            "--etcd-keyfile",
+            p / "apiserver-etcd-client.key",
+            "--tls-cert-file",
+            p / "apiserver.crt",
+            "--tls-private-key-file",
+            p / "apiserver.key",
+            "--client-ca-file",
+            p / "ca.crt",
+            "--authorization-mode",
+            "RBAC",
             # Defaults already include these; named so nobody removes them by accident.
-            "--enable-admission-plugins", "PodSecurity,DefaultStorageClass,ServiceAccount",
-            "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
-            "--service-account-key-file", p / "sa.pub",
-            "--service-account-signing-key-file", p / "sa.key",
-            "--service-cluster-ip-range", SERVICE_CIDR,
+            "--enable-admission-plugins",
+            "PodSecurity,DefaultStorageClass,ServiceAccount",
+            "--service-account-issuer",
+            "https://kubernetes.default.svc.cluster.local",
+            "--service-account-key-file",
+            p / "sa.pub",
+            "--service-account-signing-key-file",
+            p / "sa.key",
+            "--service-cluster-ip-range",
+            SERVICE_CIDR,
             # 127.0.0.1 is not a valid endpoint address for the `kubernetes` Service.
-            "--endpoint-reconciler-type", "none",
+            "--endpoint-reconciler-type",
+            "none",
             "--profiling=false",
         ]
 
     def _controller_manager_args(self, binary: Path) -> list[str | Path]:
         p = self.pki_dir
         return [
-            binary, "--kubeconfig", self._component_kubeconfig("kube-controller-manager"),
-            "--secure-port", "0", "--leader-elect=false",
+            binary,
+            "--kubeconfig",
+            self._component_kubeconfig("kube-controller-manager"),
+            "--secure-port",
+            "0",
+            "--leader-elect=false",
             "--use-service-account-credentials=true",
-            "--service-account-private-key-file", p / "sa.key", "--root-ca-file", p / "ca.crt",
-            "--cluster-signing-cert-file", p / "ca.crt", "--cluster-signing-key-file", p / "ca.key",
-            "--cluster-name", CLUSTER_NAME,
+            "--service-account-private-key-file",
+            p / "sa.key",
+            "--root-ca-file",
+            p / "ca.crt",
+            "--cluster-signing-cert-file",
+            p / "ca.crt",
+            "--cluster-signing-key-file",
+            p / "ca.key",
+            "--cluster-name",
+            CLUSTER_NAME,
+            # Tests wait on the HPA controller; its 15 s default period would dominate them.
+            "--horizontal-pod-autoscaler-sync-period=2s",
         ]
 
     def _scheduler_args(self, binary: Path) -> list[str | Path]:
-        return [binary, "--kubeconfig", self._component_kubeconfig("kube-scheduler"),
-                "--secure-port", "0", "--leader-elect=false"]
+        return [
+            binary,
+            "--kubeconfig",
+            self._component_kubeconfig("kube-scheduler"),
+            "--secure-port",
+            "0",
+            "--leader-elect=false",
+        ]
 
     def _kwok_args(self, binary: Path, ports: Ports) -> list[str | Path]:
         stages = simulation.write_stages(self.dir / "kwok-stages.yaml")
         annotation, value = next(iter(simulation.NODE_ANNOTATION.items()))
         return [
-            binary, "--kubeconfig", self._component_kubeconfig("kwok"), "--config", stages,
+            binary,
+            "--kubeconfig",
+            self._component_kubeconfig("kwok"),
+            "--config",
+            stages,
             "--manage-all-nodes=false",
-            "--manage-nodes-with-annotation-selector", f"{annotation}={value}",
-            "--node-lease-duration-seconds", "40",
-            "--cidr", POD_CIDR, "--node-ip", SIMULATED_NODE_IP,
-            "--server-address", f"127.0.0.1:{ports.kwok}",
+            "--manage-nodes-with-annotation-selector",
+            f"{annotation}={value}",
+            "--node-lease-duration-seconds",
+            "40",
+            "--cidr",
+            POD_CIDR,
+            "--node-ip",
+            SIMULATED_NODE_IP,
+            "--server-address",
+            f"127.0.0.1:{ports.kwok}",
         ]
 
     # -- files ------------------------------------------------------------------------------
@@ -316,12 +422,24 @@ class EmbeddedCluster:
         staging.mkdir(parents=True, mode=0o700)
         ca = pki.create_ca(f"{CLUSTER_NAME}-ca")
         ca.write(staging, "ca")
-        pki.issue(ca, "etcd", dns_names=["localhost"], ip_addresses=["127.0.0.1"], server=True,
-                  client=True).write(staging, "etcd-server")
+        pki.issue(
+            ca,
+            "etcd",
+            dns_names=["localhost"],
+            ip_addresses=["127.0.0.1"],
+            server=True,
+            client=True,
+        ).write(staging, "etcd-server")
         pki.issue(ca, "kube-apiserver-etcd-client", client=True).write(
-            staging, "apiserver-etcd-client")
-        pki.issue(ca, "kube-apiserver", dns_names=_APISERVER_NAMES,
-                  ip_addresses=["127.0.0.1", "10.96.0.1"], server=True).write(staging, "apiserver")
+            staging, "apiserver-etcd-client"
+        )
+        pki.issue(
+            ca,
+            "kube-apiserver",
+            dns_names=_APISERVER_NAMES,
+            ip_addresses=["127.0.0.1", "10.96.0.1"],
+            server=True,
+        ).write(staging, "apiserver")
         for stem, (common_name, groups) in _CLIENTS.items():
             pki.issue(ca, common_name, organizations=groups, client=True).write(staging, stem)
         private, public = pki.service_account_keys()
@@ -337,17 +455,27 @@ class EmbeddedCluster:
     def _write_kubeconfigs(self, server: str) -> None:
         for stem, (common_name, _groups) in _CLIENTS.items():
             config = pki.kubeconfig(
-                cluster=CLUSTER_NAME, server=server, ca_cert=self.pki_dir / "ca.crt",
-                client_cert=self.pki_dir / f"{stem}.crt", client_key=self.pki_dir / f"{stem}.key",
+                cluster=CLUSTER_NAME,
+                server=server,
+                ca_cert=self.pki_dir / "ca.crt",
+                client_cert=self.pki_dir / f"{stem}.crt",
+                client_key=self.pki_dir / f"{stem}.key",
                 user=common_name,
             )
             target = self.kubeconfig() if stem == "admin" else self._component_kubeconfig(stem)
             pki.write_kubeconfig(target, config)
 
     def _write_state(self, ports: Ports, server: str) -> None:
-        _write_json(self.state_file, {"provider": "embedded", "running": True, "server": server,
-                                      "kubernetesVersion": KUBERNETES_VERSION,
-                                      "ports": ports.all()})
+        _write_json(
+            self.state_file,
+            {
+                "provider": "embedded",
+                "running": True,
+                "server": server,
+                "kubernetesVersion": KUBERNETES_VERSION,
+                "ports": ports.all(),
+            },
+        )
 
     def _recorded_ports(self) -> dict[str, int]:
         try:

@@ -45,8 +45,22 @@ class KindCluster:
         kind = _kind()
         self.dir.mkdir(parents=True, exist_ok=True)
         if not self._exists(kind):
-            run([kind, "create", "cluster", "--name", self.cluster_name, "--config", CONFIG,
-                 "--kubeconfig", self.kubeconfig(), "--wait", "180s"], timeout=600)
+            run(
+                [
+                    kind,
+                    "create",
+                    "cluster",
+                    "--name",
+                    self.cluster_name,
+                    "--config",
+                    CONFIG,
+                    "--kubeconfig",
+                    self.kubeconfig(),
+                    "--wait",
+                    "180s",
+                ],
+                timeout=600,
+            )
         else:
             config = run([kind, "get", "kubeconfig", "--name", self.cluster_name]).stdout
             self.kubeconfig().write_text(config)
@@ -61,5 +75,9 @@ class KindCluster:
 
     def status(self) -> Status:
         running = self._exists(_kind())
-        return Status("kind", running, self.kubeconfig() if running else None,
-                      {f"kind cluster {self.cluster_name}": "running" if running else "absent"})
+        return Status(
+            "kind",
+            running,
+            self.kubeconfig() if running else None,
+            {f"kind cluster {self.cluster_name}": "running" if running else "absent"},
+        )

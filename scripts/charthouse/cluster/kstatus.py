@@ -51,13 +51,17 @@ def _deployment(obj: dict[str, Any]) -> Verdict:
     if progressing and progressing.get("reason") == "ProgressDeadlineExceeded":
         return Verdict(FAILED, f"progress deadline exceeded: {progressing.get('message', '')}")
     want = spec.get("replicas", 1)
-    counts = {key: status.get(key, 0) for key in
-              ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")}
+    counts = {
+        key: status.get(key, 0)
+        for key in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
+    }
     if counts["updatedReplicas"] < want:
         return Verdict(IN_PROGRESS, f"{counts['updatedReplicas']}/{want} replicas updated")
     if counts["replicas"] > counts["updatedReplicas"]:
-        return Verdict(IN_PROGRESS, f"{counts['replicas'] - counts['updatedReplicas']} old "
-                                    "replicas pending termination")
+        return Verdict(
+            IN_PROGRESS,
+            f"{counts['replicas'] - counts['updatedReplicas']} old replicas pending termination",
+        )
     if counts["readyReplicas"] < want or counts["availableReplicas"] < want:
         return Verdict(IN_PROGRESS, f"{counts['availableReplicas']}/{want} replicas available")
     return Verdict(CURRENT, f"{want} replicas available")
@@ -84,8 +88,12 @@ def _statefulset(obj: dict[str, Any]) -> Verdict:
 def _daemonset(obj: dict[str, Any]) -> Verdict:
     status = obj.get("status", {})
     want = status.get("desiredNumberScheduled", 0)
-    for key in ("currentNumberScheduled", "updatedNumberScheduled", "numberAvailable",
-                "numberReady"):
+    for key in (
+        "currentNumberScheduled",
+        "updatedNumberScheduled",
+        "numberAvailable",
+        "numberReady",
+    ):
         if status.get(key, 0) < want:
             return Verdict(IN_PROGRESS, f"{key} {status.get(key, 0)}/{want}")
     return Verdict(CURRENT, f"{want} pods ready")
@@ -97,9 +105,12 @@ def _job(obj: dict[str, Any]) -> Verdict:
         if condition and condition.get("status") == "True":
             return Verdict(verdict, condition.get("message") or kind)
     status = obj.get("status", {})
-    return Verdict(IN_PROGRESS, f"job running: {status.get('active', 0)} active, "
-                                f"{status.get('succeeded', 0)} succeeded, "
-                                f"{status.get('failed', 0)} failed")
+    return Verdict(
+        IN_PROGRESS,
+        f"job running: {status.get('active', 0)} active, "
+        f"{status.get('succeeded', 0)} succeeded, "
+        f"{status.get('failed', 0)} failed",
+    )
 
 
 def _pvc(obj: dict[str, Any]) -> Verdict:
@@ -116,12 +127,20 @@ def _pod(obj: dict[str, Any]) -> Verdict:
     ready = _condition(obj, "Ready")
     if phase == "Running" and ready and ready.get("status") == "True":
         return Verdict(CURRENT, "pod ready")
-    return Verdict(IN_PROGRESS, f"pod {phase}" + (f": {ready.get('message')}"
-                                                  if ready and ready.get("message") else ""))
+    return Verdict(
+        IN_PROGRESS,
+        f"pod {phase}" + (f": {ready.get('message')}" if ready and ready.get("message") else ""),
+    )
 
 
-_RULES = {"Deployment": _deployment, "StatefulSet": _statefulset, "DaemonSet": _daemonset,
-          "Job": _job, "PersistentVolumeClaim": _pvc, "Pod": _pod}
+_RULES = {
+    "Deployment": _deployment,
+    "StatefulSet": _statefulset,
+    "DaemonSet": _daemonset,
+    "Job": _job,
+    "PersistentVolumeClaim": _pvc,
+    "Pod": _pod,
+}
 
 
 def compute(obj: dict[str, Any]) -> Verdict:

@@ -29,9 +29,7 @@ class ComponentCrashedError(CharthouseError):
 
     def __init__(self, name: str, log: Path, detail: str) -> None:
         tail = log_tail(log)
-        super().__init__(
-            f"{name} {detail} (log: {log})\n--- last lines of {log.name} ---\n{tail}"
-        )
+        super().__init__(f"{name} {detail} (log: {log})\n--- last lines of {log.name} ---\n{tail}")
         self.component = name
 
 
@@ -102,8 +100,13 @@ class Component:
         """A pid file exists: the component was started and not stopped by ``down``."""
         return self.pidfile.exists()
 
-    def start(self, argv: Sequence[str | Path], *, env: Mapping[str, str] | None = None,
-              cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        self,
+        argv: Sequence[str | Path],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> subprocess.Popen[bytes]:
         """Start detached (own session, stdin closed, output to the log) and record it."""
         if self.pid() is not None:
             raise CharthouseError(f"{self.name} is already running (pid file {self.pidfile})")

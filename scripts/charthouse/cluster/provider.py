@@ -38,8 +38,10 @@ class Status:
     problems: list[str] = field(default_factory=list)
 
     def render(self) -> str:
-        lines = [f"provider:   {self.provider}",
-                 f"state:      {'running' if self.running else 'stopped'}"]
+        lines = [
+            f"provider:   {self.provider}",
+            f"state:      {'running' if self.running else 'stopped'}",
+        ]
         if self.kubeconfig is not None:
             lines.append(f"kubeconfig: {self.kubeconfig}")
         lines += [f"  {name:26} {state}" for name, state in self.components.items()]
@@ -79,8 +81,12 @@ def docker_usable() -> bool:
     if docker is None:
         return False
     try:
-        return subprocess.run([docker, "info"], capture_output=True, timeout=15,
-                              check=False).returncode == 0
+        return (
+            subprocess.run(
+                [docker, "info"], capture_output=True, timeout=15, check=False
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -97,8 +103,9 @@ def _recorded(directory: Path) -> str | None:
 def choose(requested: str, *, kubeconfig: Path | None, directory: Path) -> str:
     """Resolve ``auto`` to a concrete provider name (see the module docstring)."""
     if requested not in PROVIDERS:
-        raise CharthouseError(f"--provider: unknown provider {requested!r} "
-                              f"(choose from {', '.join(PROVIDERS)})")
+        raise CharthouseError(
+            f"--provider: unknown provider {requested!r} (choose from {', '.join(PROVIDERS)})"
+        )
     if requested != "auto":
         return requested
     if kubeconfig is not None or os.environ.get("CHARTHOUSE_KUBECONFIG"):
@@ -111,8 +118,9 @@ def choose(requested: str, *, kubeconfig: Path | None, directory: Path) -> str:
     return "embedded"
 
 
-def get(requested: str = "auto", *, kubeconfig: Path | None = None,
-        name: str = DEFAULT_NAME) -> Provider:
+def get(
+    requested: str = "auto", *, kubeconfig: Path | None = None, name: str = DEFAULT_NAME
+) -> Provider:
     """The provider for ``requested`` (resolving ``auto``)."""
     directory = state_dir(name)
     chosen = choose(requested, kubeconfig=kubeconfig, directory=directory)

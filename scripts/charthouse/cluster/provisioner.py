@@ -13,19 +13,12 @@ the host file system (no hostPath). What it proves: claims bind, StatefulSet
 claim templates work, ``helm uninstall`` leaves a kept claim and its volume in
 place, a reinstall reuses them. It says nothing about data on disk.
 
-Run as ``python -m charthouse.cluster.provisioner --server ... --ca ... --cert ... --key ...``;
-``charthouse cluster up`` starts it detached and ``down`` stops it.
+It runs inside the simulated-controllers process (:mod:`charthouse.cluster.controllers`).
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
-import signal
-import sys
-import threading
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from charthouse.cluster.api import ApiError, Client
@@ -131,8 +124,12 @@ class Provisioner:
             volume = volume_for(claim)
             try:
                 self.client.create("/api/v1/persistentvolumes", volume)
-                log.info("provisioned %s for %s/%s", volume["metadata"]["name"],
-                         meta["namespace"], meta["name"])
+                log.info(
+                    "provisioned %s for %s/%s",
+                    volume["metadata"]["name"],
+                    meta["namespace"],
+                    meta["name"],
+                )
             except ApiError as exc:
                 if exc.status != 409:  # already provisioned on an earlier event
                     raise
@@ -158,7 +155,8 @@ class Provisioner:
             return
         meta = claim["metadata"]
         self.client.request(
-            "PATCH", f"/api/v1/persistentvolumes/{volume_name}",
+            "PATCH",
+            f"/api/v1/persistentvolumes/{volume_name}",
             {"spec": {"capacity": {"storage": wanted}}},
             content_type="application/merge-patch+json",
         )
@@ -177,8 +175,18 @@ class Provisioner:
             log.info("deleted released volume %s", name)
 
 
-_SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50,
-             "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
+_SUFFIXES = {
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+}
 
 
 def _quantity(text: str) -> float:
@@ -187,52 +195,3 @@ def _quantity(text: str) -> float:
         if text.endswith(suffix):
             return float(text[: -len(suffix)]) * _SUFFIXES[suffix]
     return float(text)
-
-
-def informer(client: Client, path: str, handle: Callable[[dict[str, Any]], None],
-             stop: threading.Event) -> None:
-    """List, then watch from the list's version; relist after any error or expiry."""
-    while not stop.is_set():
-        try:
-            listing = client.get(path)
-            for item in listing["items"]:
-                handle(item)
-            version = listing["metadata"]["resourceVersion"]
-            for event in client.watch(path, version):
-                if event["type"] in ("ADDED", "MODIFIED"):
-                    handle(event["object"])
-                elif event["type"] == "BOOKMARK":
-                    continue
-                elif event["type"] == "ERROR":  # e.g. 410 Gone: our version expired
-                    break
-        except Exception:
-            log.exception("watch of %s failed; relisting", path)
-            stop.wait(1.0)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--server", required=True)
-    parser.add_argument("--ca", type=Path, required=True)
-    parser.add_argument("--cert", type=Path, required=True)
-    parser.add_argument("--key", type=Path, required=True)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
-                        stream=sys.stdout)
-    client = Client(args.server, args.ca, args.cert, args.key)
-    provisioner = Provisioner(client)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    watches = (("/api/v1/persistentvolumeclaims", provisioner.on_claim),
-               ("/api/v1/persistentvolumes", provisioner.on_volume))
-    for path, handler in watches:
-        threading.Thread(target=informer, args=(client, path, handler, stop), daemon=True).start()
-    log.info("simulated provisioner %s running against %s", PROVISIONER, args.server)
-    while not stop.wait(1.0):
-        pass
-    log.info("stopping")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

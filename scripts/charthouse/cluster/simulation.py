@@ -158,8 +158,9 @@ phase: Succeeded
 """
 
 
-def _stage(name: str, kind: str, expressions: list[dict[str, Any]], nxt: dict[str, Any],
-           delay_ms: int = 0) -> dict[str, Any]:
+def _stage(
+    name: str, kind: str, expressions: list[dict[str, Any]], nxt: dict[str, Any], delay_ms: int = 0
+) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "resourceRef": {"apiGroup": "v1", "kind": kind},
         "selector": {"matchExpressions": expressions},
@@ -167,8 +168,12 @@ def _stage(name: str, kind: str, expressions: list[dict[str, Any]], nxt: dict[st
     }
     if delay_ms:
         spec["delay"] = {"durationMilliseconds": delay_ms}
-    return {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Stage", "metadata": {"name": name},
-            "spec": spec}
+    return {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "Stage",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
 
 
 def _cel(expression: str) -> dict[str, Any]:
@@ -189,30 +194,43 @@ def stages() -> list[dict[str, Any]]:
     )
     return [
         _stage(
-            "node-initialize", "Node",
-            [_cel("!has(self.status.conditions) || "
-                  "!self.status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')")],
+            "node-initialize",
+            "Node",
+            [
+                _cel(
+                    "!has(self.status.conditions) || "
+                    "!self.status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')"
+                )
+            ],
             {"statusTemplate": _NODE_STATUS},
         ),
         _stage(
-            "pod-ready", "Pod",
-            [_NOT_DELETED, _cel("has(self.spec.nodeName)"),
-             _cel("!has(self.status.phase) || self.status.phase == 'Pending'")],
+            "pod-ready",
+            "Pod",
+            [
+                _NOT_DELETED,
+                _cel("has(self.spec.nodeName)"),
+                _cel("!has(self.status.phase) || self.status.phase == 'Pending'"),
+            ],
             {"statusTemplate": _POD_RUNNING_STATUS},
         ),
         _stage(
-            "pod-complete", "Pod",
+            "pod-complete",
+            "Pod",
             [_NOT_DELETED, _cel("self.status.phase == 'Running'"), _cel(completes)],
             {"statusTemplate": _POD_SUCCEEDED_STATUS},
             # A short pause keeps "Running" observable, as with a real short-lived container.
             delay_ms=500,
         ),
         _stage(
-            "pod-delete", "Pod",
+            "pod-delete",
+            "Pod",
             # Controllers remove their own finalizers (e.g. Job tracking); only then is the
             # pod gone, as when a kubelet confirms termination.
-            [_cel("has(self.metadata.deletionTimestamp)"),
-             _cel("!has(self.metadata.finalizers) || size(self.metadata.finalizers) == 0")],
+            [
+                _cel("has(self.metadata.deletionTimestamp)"),
+                _cel("!has(self.metadata.finalizers) || size(self.metadata.finalizers) == 0"),
+            ],
             {"delete": True},
         ),
     ]

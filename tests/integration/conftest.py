@@ -1,0 +1,125 @@
+"""Integration fixtures: one cluster per session, a restricted namespace per test, helm 3 and 4.
+
+The cluster comes from ``charthouse.cluster.provider.get("auto")`` (embedded here,
+kind where Docker works, or the kubeconfig in ``$CHARTHOUSE_KUBECONFIG``). A
+cluster this session started is stopped at the end (unless
+``CHARTHOUSE_KEEP_CLUSTER=1`` or running under xdist, whose workers share it);
+one that was already running is left alone, so ``make cluster-up`` once and
+re-running the suite costs no start-up.
+
+When a test fails, the report gets the namespace's events, every pod's status
+and ``helm status`` of each release the test installed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from charthouse.cluster import gateway_crds
+from charthouse.cluster import provider as providers
+
+from .harness import Deployer, Diagnostics
+from .helm import Helm
+from .kube import Kube
+
+HELM_MAJORS = (3, 4)
+RESTRICTED = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/enforce-version": "latest",
+    "pod-security.kubernetes.io/warn": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted",
+}
+# CRD bundles from ci/tools.yaml, so scenarios with HTTPRoutes or ServiceMonitors install.
+CRD_BUNDLES = ("gateway-api", "prometheus-operator")
+
+
+@dataclass(frozen=True)
+class SessionCluster:
+    provider: str
+    kubeconfig: Path
+
+
+_DIAGNOSTICS = pytest.StashKey[Diagnostics]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    diagnostics = item.stash.get(_DIAGNOSTICS, None)
+    if report.failed and diagnostics is not None and call.when in ("setup", "call"):
+        for title, text in diagnostics.render():
+            report.sections.append((title, text))
+    return report
+
+
+def _provider_name() -> str:
+    return os.environ.get("CHARTHOUSE_TEST_PROVIDER", "auto")
+
+
+@pytest.fixture(scope="session")
+def cluster(request: pytest.FixtureRequest) -> Iterator[SessionCluster]:
+    provider = providers.get(_provider_name())
+    lock_path = providers.state_dir().with_name(f".{providers.DEFAULT_NAME}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:  # xdist workers share one cluster
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        already_running = provider.status().running
+        kubeconfig = provider.up()
+        for bundle in CRD_BUNDLES:
+            gateway_crds.install(kubeconfig, bundle)
+    yield SessionCluster(provider.name, kubeconfig)
+    under_xdist = hasattr(request.config, "workerinput")
+    if not already_running and not under_xdist and not os.environ.get("CHARTHOUSE_KEEP_CLUSTER"):
+        provider.down()
+
+
+@pytest.fixture(scope="session")
+def kube_config(cluster: SessionCluster) -> str:
+    """pytest-helm-charts' kubeconfig option, pointed at our cluster (``kube_cluster`` works)."""
+    return str(cluster.kubeconfig)
+
+
+@pytest.fixture(scope="session")
+def kube(cluster: SessionCluster) -> Kube:
+    return Kube(cluster.kubeconfig)
+
+
+@pytest.fixture
+def diagnostics(request: pytest.FixtureRequest, kube: Kube) -> Diagnostics:
+    found = Diagnostics(kube=kube)
+    request.node.stash[_DIAGNOSTICS] = found
+    return found
+
+
+@pytest.fixture
+def namespace(
+    request: pytest.FixtureRequest, kube: Kube, diagnostics: Diagnostics
+) -> Iterator[str]:
+    """A fresh namespace enforcing Pod Security ``restricted``; deleted afterwards."""
+    base = request.node.originalname.removeprefix("test_").replace("_", "-")[:40].strip("-")
+    name = f"{base}-{secrets.token_hex(3)}"
+    kube.create_namespace(name, RESTRICTED)
+    diagnostics.namespaces.append(name)
+    yield name
+    if not os.environ.get("CHARTHOUSE_KEEP_NAMESPACES"):  # keep them to poke at failures
+        kube.delete("v1", "Namespace", name)
+
+
+@pytest.fixture(params=HELM_MAJORS, ids=[f"helm{major}" for major in HELM_MAJORS])
+def helm(request: pytest.FixtureRequest, cluster: SessionCluster) -> Helm:
+    major: int = request.param
+    return Helm.for_major(major, cluster.kubeconfig)
+
+
+@pytest.fixture
+def deploy(kube: Kube, namespace: str, diagnostics: Diagnostics) -> Deployer:
+    return Deployer(kube, namespace, diagnostics)

@@ -1,0 +1,134 @@
+"""The pieces integration tests share: a deployed release, the deployer, failure diagnostics."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .helm import Helm, HelmResult
+from .kube import Kube, Obj
+
+
+@dataclass
+class Release:
+    name: str
+    namespace: str
+    chart: str
+    helm: Helm
+    install: HelmResult
+
+
+@dataclass
+class Diagnostics:
+    """What a failing test's report should show; filled in by the fixtures it used."""
+
+    kube: Kube | None = None
+    namespaces: list[str] = field(default_factory=list)
+    releases: list[Release] = field(default_factory=list)
+
+    def render(self) -> list[tuple[str, str]]:
+        sections: list[tuple[str, str]] = []
+        if self.kube is None:
+            return sections
+        for ns in self.namespaces:
+            with contextlib.suppress(Exception):
+                sections.append((f"events in {ns}", _events_text(self.kube.events(ns))))
+                sections.append((f"pods in {ns}", _pods_text(self.kube.pods(ns))))
+        for release in self.releases:
+            with contextlib.suppress(Exception):
+                sections.append(
+                    (
+                        f"helm{release.helm.major} status {release.name}",
+                        release.helm.status(release.name, release.namespace),
+                    )
+                )
+        return sections
+
+
+def _events_text(events: list[Obj]) -> str:
+    lines = [
+        f"{e.get('lastTimestamp') or e.get('eventTime') or ''} {e.get('type', '')} "
+        f"{e['involvedObject'].get('kind')}/{e['involvedObject'].get('name')} "
+        f"{e.get('reason', '')}: {e.get('message', '')}"
+        for e in events
+    ]
+    return "\n".join(lines) or "(no events)"
+
+
+def _pods_text(pods: list[Obj]) -> str:
+    lines = []
+    for pod in pods:
+        status = pod.get("status", {})
+        conditions = ", ".join(f"{c['type']}={c['status']}" for c in status.get("conditions") or [])
+        lines.append(
+            f"{pod['metadata']['name']}: phase={status.get('phase')} node="
+            f"{pod['spec'].get('nodeName')} {conditions} {status.get('message', '')}"
+        )
+    return "\n".join(lines) or "(no pods)"
+
+
+class Deployer:
+    """``deploy(chart, ...)``: install, wait kstatus-style for every workload, return it."""
+
+    def __init__(self, kube: Kube, namespace: str, diagnostics: Diagnostics) -> None:
+        self.kube = kube
+        self.namespace = namespace
+        self.diagnostics = diagnostics
+
+    def __call__(
+        self,
+        chart: str,
+        helm: Helm,
+        *,
+        release: str | None = None,
+        values_files: tuple[Path, ...] | list[Path] = (),
+        values: dict[str, Any] | None = None,
+        set_values: tuple[str, ...] | list[str] = (),
+        chart_ref: str | Path | None = None,
+        extra: tuple[str, ...] = (),
+    ) -> Release:
+        name = release or chart
+        result = helm.install_or_upgrade(
+            "install",
+            name,
+            chart_ref or chart,
+            self.namespace,
+            values_files=values_files,
+            values=values,
+            set_values=set_values,
+            extra=extra,
+        )
+        deployed = Release(name, self.namespace, chart, helm, result)
+        self.diagnostics.releases.append(deployed)
+        result.check()
+        self.wait(deployed)
+        return deployed
+
+    def upgrade(
+        self,
+        deployed: Release,
+        *,
+        values_files: tuple[Path, ...] | list[Path] = (),
+        values: dict[str, Any] | None = None,
+        set_values: tuple[str, ...] | list[str] = (),
+        chart_ref: str | Path | None = None,
+    ) -> HelmResult:
+        result = deployed.helm.install_or_upgrade(
+            "upgrade",
+            deployed.name,
+            chart_ref or deployed.chart,
+            deployed.namespace,
+            values_files=values_files,
+            values=values,
+            set_values=set_values,
+        ).check()
+        self.wait(deployed)
+        return result
+
+    def wait(self, deployed: Release) -> None:
+        objects = deployed.helm.manifest(deployed.name, deployed.namespace)
+        for obj in objects:
+            obj["metadata"].setdefault("namespace", deployed.namespace)
+        self.kube.wait_current(objects)
