@@ -796,3 +796,8 @@ def test_init_container_cannot_weaken_the_security_context(render: RenderFn) -> 
     assert init["securityContext"]["runAsUser"] == 1000
     assert init["securityContext"]["allowPrivilegeEscalation"] is False
     assert init["resources"]["limits"] == {"memory": "8Mi"}
+
+
+def test_umbrella_condition_key_is_accepted(render: RenderFn) -> None:
+    """An umbrella's `condition: app.enabled` passes `enabled` down; the strict schema allows it."""
+    assert render(CHART, {"enabled": True}).names("Deployment") == ["rel-app"]
