@@ -178,6 +178,8 @@ def test_cli_missing_readme_is_a_one_line_error(
     (chart / "README.md").unlink()
     assert main(["docs", str(chart)]) == 2
     assert capsys.readouterr().err.strip().endswith("README.md: not found")
+    assert main(["docs", "--check", str(chart)]) == 1
+    assert capsys.readouterr().err.strip().endswith("README.md: not found")
 
 
 def test_write_is_atomic_and_keeps_no_temp_files(tmp_path: Path) -> None:

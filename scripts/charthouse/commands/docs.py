@@ -7,6 +7,7 @@ import sys
 
 from charthouse.chartdocs import ChartDocs, chart_docs, write_atomically
 from charthouse.charts import all_charts, load_chart
+from charthouse.errors import CharthouseError
 from charthouse.paths import REPO_ROOT
 
 
@@ -40,33 +41,43 @@ def _shown(path: object) -> str:
     return text.removeprefix(root)
 
 
+def _problems(name: str, doc: ChartDocs, *, check: bool) -> list[str]:
+    found = [
+        f"{_shown(doc.values_path)}:{key.line}: {key.path}: "
+        "undocumented value (add a '# -- description' comment above it)"
+        for key in doc.undocumented
+    ]
+    if check and doc.stale:
+        found.append(
+            f"{_shown(doc.readme_path)}: values table is stale (run: charthouse docs {name})"
+        )
+    return found
+
+
 def _run(args: argparse.Namespace) -> int:
     charts = [load_chart(c) for c in args.charts] if args.charts else all_charts()
-    # Compute everything first: a bad chart stops the run before any file is written.
-    docs: list[tuple[str, ChartDocs]] = [(c.name, chart_docs(c.path)) for c in charts]
-    problems = 0
-    for name, doc in docs:
-        for key in doc.undocumented:
-            problems += 1
-            print(
-                f"charthouse: {_shown(doc.values_path)}:{key.line}: {key.path}: "
-                "undocumented value (add a '# -- description' comment above it)",
-                file=sys.stderr,
-            )
-        if doc.stale and args.check:
-            problems += 1
-            print(
-                f"charthouse: {_shown(doc.readme_path)}: values table is stale "
-                f"(run: charthouse docs {name})",
-                file=sys.stderr,
-            )
+    # Look at every chart before writing anything: one bad chart (a missing README,
+    # an undocumented value) stops the run with no README half-updated, and
+    # --check reports every problem of every chart in one go.
+    docs: list[ChartDocs] = []
+    problems: list[str] = []
+    for chart in charts:
+        try:
+            doc = chart_docs(chart.path)
+        except CharthouseError as exc:
+            problems.append(_shown(exc))
+            continue
+        docs.append(doc)
+        problems += _problems(chart.name, doc, check=args.check)
+    for problem in problems:
+        print(f"charthouse: {problem}", file=sys.stderr)
     if args.check:
         if not problems:
             print(f"docs: {len(docs)} README(s) current")
         return 1 if problems else 0
     if problems:
         return 2
-    for _, doc in docs:
+    for doc in docs:
         if doc.stale:
             write_atomically(doc.readme_path, doc.expected)
             print(f"docs: updated {_shown(doc.readme_path)}")
