@@ -20,6 +20,9 @@ from charthouse import paths
 from charthouse.errors import CharthouseError
 from charthouse.proc import run
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_ensured: set[tuple[Path, Path]] = set()
+
 
 @dataclass(frozen=True)
 class ChartInfo:
@@ -47,7 +50,7 @@ def load_chart(chart: Path | str) -> ChartInfo:
     chart_dir = resolve_chart_dir(chart)
     chart_file = chart_dir / "Chart.yaml"
     try:
-        data = yaml.safe_load(chart_file.read_text())
+        data = yaml.load(chart_file.read_text(), Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise CharthouseError(f"{chart_file}: invalid YAML: {exc}") from exc
     if not isinstance(data, dict):
@@ -136,9 +139,17 @@ def _deps_lock() -> Iterator[None]:
 
 
 def ensure_dependencies(chart: Path | str, helm: Path) -> None:
-    """Build ``file://`` dependencies (recursively, deepest first) when stale."""
+    """Build ``file://`` dependencies (recursively, deepest first) when stale.
+
+    Checked once per chart per process: charthouse processes are short-lived (a
+    CLI call, a test session), and the check walks every file of the dependencies.
+    """
+    key = (resolve_chart_dir(chart), helm)
+    if key in _ensured:
+        return
     with _deps_lock():
-        _build_recursive(resolve_chart_dir(chart), helm, seen=set())
+        _build_recursive(key[0], helm, seen=set())
+    _ensured.add(key)
 
 
 def _build_recursive(chart_dir: Path, helm: Path, seen: set[Path]) -> None:

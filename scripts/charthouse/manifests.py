@@ -15,6 +15,7 @@ import yaml
 from charthouse.errors import CharthouseError
 
 Object = dict[str, Any]
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # kind -> path (as keys) from the object to its PodSpec
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -52,7 +53,7 @@ class Manifests:
     @classmethod
     def parse(cls, text: str, *, source: str = "rendered manifests") -> Manifests:
         try:
-            documents = list(yaml.safe_load_all(text))
+            documents = list(yaml.load_all(text, Loader=_LOADER))
         except yaml.YAMLError as exc:
             raise CharthouseError(f"{source}: rendered output is not valid YAML: {exc}") from exc
         objects = [doc for doc in documents if doc]

@@ -120,10 +120,6 @@ class SdkRenderer:
         self._sdk = helm_python
         self._helm = tools.ensure_tool("helm4")  # only for building dependencies
 
-    @lru_cache(maxsize=64)  # noqa: B019 - one renderer per process; charts are few
-    def _chart(self, chart: Path, stamp: float) -> Any:
-        return self._sdk.Chart.load(chart)
-
     def render(self, request: RenderRequest) -> str:
         from helm_python import _native
 
@@ -131,7 +127,9 @@ class SdkRenderer:
         merged: dict[str, Any] = {}
         for layer in values.sources(request.values_files, request.values, request.set_values):
             merged = values.deep_merge(merged, layer.values, keep_null=True)
-        chart = self._chart(request.chart, _tree_stamp(request.chart))
+        # Loaded afresh per render: helm prunes disabled dependencies from the loaded
+        # chart in place, so a cached chart would lose subcharts for later renders.
+        chart = self._sdk.Chart.load(request.chart)
         options: dict[str, Any] = {
             "name": request.release,
             "namespace": request.namespace,
@@ -148,11 +146,6 @@ class SdkRenderer:
             raise RenderError(f"{request.chart}: {exc}") from exc
         manifests: dict[str, str] = json.loads(rendered)
         return _join_like_helm(manifests)
-
-
-def _tree_stamp(chart: Path) -> float:
-    """Newest mtime under the chart: a changed template invalidates the SDK cache."""
-    return max((p.stat().st_mtime for p in chart.rglob("*") if p.is_file()), default=0.0)
 
 
 def _join_like_helm(manifests: Mapping[str, str]) -> str:

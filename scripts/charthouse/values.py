@@ -39,7 +39,7 @@ def load_values_file(path: Path) -> Values:
     except OSError as exc:
         raise CharthouseError(f"{path}: cannot read values file: {exc.strerror}") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

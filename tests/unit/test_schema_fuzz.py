@@ -1,0 +1,92 @@
+"""Property test: values generated from each chart's own ``values.schema.json``
+either render to manifests that pass ``charthouse validate`` (strict Kubernetes
+schemas + security policy), or are rejected by the schema with the field named.
+Nothing may fail *inside* a template: a schema that accepts what the templates
+cannot handle is a bug in the chart.
+
+Free text the schema leaves unconstrained is generated as DNS-label-like strings,
+and free-form maps (affinity, annotations, ...) are generated empty: their
+content is passed through to Kubernetes verbatim, which validates it, so
+exploring it here would only test Kubernetes' own field formats.
+
+``make test`` runs a bounded number of examples per chart; ``make fuzz`` sets
+``CHARTHOUSE_FUZZ_EXAMPLES`` for a larger run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis_jsonschema import from_schema
+
+from charthouse.charts import ChartInfo, all_charts
+from charthouse.manifests import Manifests
+from charthouse.render import RenderError, render
+from charthouse.validate import check_objects
+from charthouse.values import ValuesSource, schema_errors
+
+EXAMPLES = int(os.environ.get("CHARTHOUSE_FUZZ_EXAMPLES", "25"))
+NAME_PATTERN = "^[a-z][a-z0-9]{0,8}$"
+
+
+def narrow(schema: Any) -> Any:
+    """The chart schema with unconstrained leaves made Kubernetes-shaped (see module doc)."""
+    if isinstance(schema, list):
+        return [narrow(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: narrow(v) for k, v in schema.items() if k not in ("description", "$comment")}
+    if "properties" in schema:
+        out["properties"] = {k: narrow(v) for k, v in schema["properties"].items()}
+    types = schema.get("type")
+    types = types if isinstance(types, list) else [types]
+    if "object" in types and "properties" not in schema and "$ref" not in schema:
+        out["maxProperties"] = 0
+    if "string" in types and not ({"enum", "const", "pattern", "format"} & schema.keys()):
+        out["pattern"] = NAME_PATTERN
+    return out
+
+
+def fuzz_cases() -> list[Any]:
+    return [
+        pytest.param(c, id=c.name)
+        for c in all_charts()
+        if (c.path / "values.schema.json").is_file()
+    ]
+
+
+def check_generated(chart: ChartInfo, values: dict[str, Any]) -> None:
+    problems = schema_errors(chart, [ValuesSource("generated values", values)])
+    if problems:
+        assert all(p.startswith("generated values: ") or ": " in p for p in problems)
+        return
+    try:
+        text = render(chart.path, values_inline=values, engine="auto")
+    except RenderError as exc:
+        pytest.fail(
+            f"{chart.name}: schema-valid values failed inside a template:\n{exc}\n"
+            f"values: {json.dumps(values)}"
+        )
+    failures = check_objects(Manifests.parse(text), "1.37.0")
+    assert failures == [], f"{chart.name}: values {json.dumps(values)} rendered invalid objects"
+
+
+@pytest.mark.parametrize("chart", fuzz_cases())
+def test_schema_generated_values_render_valid_or_are_rejected(chart: ChartInfo) -> None:
+    schema = narrow(json.loads((chart.path / "values.schema.json").read_text()))
+    schema.pop("required", None)  # overrides may leave out what defaults provide
+    strategy: st.SearchStrategy[dict[str, Any]] = from_schema(schema)
+
+    @settings(
+        max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
+    @given(values=strategy)
+    def run(values: dict[str, Any]) -> None:
+        check_generated(chart, values)
+
+    run()
