@@ -76,6 +76,15 @@ _APISERVER_NAMES = (
 )
 
 
+# Recorded port name -> the component listening on it.
+_PORT_OWNERS = {
+    "etcd": "etcd",
+    "etcd-peer": "etcd",
+    "kube-apiserver": "kube-apiserver",
+    "kwok": "kwok",
+}
+
+
 @dataclass(frozen=True)
 class Ports:
     etcd: int
@@ -152,9 +161,18 @@ class EmbeddedCluster:
     def down(self) -> None:
         """Stop every component (reverse start order), then make sure their ports are closed."""
         ports = self._recorded_ports()
+        stopped = set()
         for name in reversed(COMPONENTS):
-            self.component(name).stop()
-        still_open = [f"{name}:{port}" for name, port in ports.items() if port_open(port)]
+            component = self.component(name)
+            if component.pid() is not None:
+                stopped.add(name)
+            component.stop()
+        # Only ports of processes we stopped: a recorded port may belong to someone else by now.
+        still_open = [
+            f"{name}:{port}"
+            for name, port in ports.items()
+            if _PORT_OWNERS.get(name) in stopped and port_open(port)
+        ]
         if still_open:
             raise CharthouseError(f"after down, something still listens on {', '.join(still_open)}")
         if self.state_file.exists():

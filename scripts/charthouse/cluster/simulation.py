@@ -7,9 +7,9 @@ writes the status a kubelet would write, following the *stages* below:
   kwok then renews its Lease so the node lifecycle controller keeps it Ready.
 * ``pod-ready``: a scheduled pod becomes Running and Ready, gets a pod IP and
   container statuses (init containers Completed, sidecars running).
-* ``pod-complete``: a running pod that belongs to a Job, or is a bare ``helm test``
-  hook pod, becomes Succeeded with exit code 0 — so Jobs complete and
-  ``helm test`` passes.
+* ``pod-complete-job`` / ``pod-complete-helm-test``: a running pod that belongs to a
+  Job, or is a bare ``helm test`` hook pod, becomes Succeeded with exit code 0 — so
+  Jobs complete and ``helm test`` passes.
 * ``pod-delete``: a pod marked for deletion is removed (there is nothing to stop).
 
 What this proves and what it does not: the API server really admits every object
@@ -48,7 +48,7 @@ conditions:
 addresses:
 - address: {{ NodeIP | Quote }}
   type: InternalIP
-- address: {{ NodeName | Quote }}
+- address: {{ .metadata.name | Quote }}
   type: Hostname
 allocatable:
 {{ YAML .status.allocatable 1 }}
@@ -176,32 +176,29 @@ def _stage(
     }
 
 
-def _cel(expression: str) -> dict[str, Any]:
-    return {"cel": {"expression": expression}}
+def _key(key: str, operator: str, *values: str) -> dict[str, Any]:
+    """A selector on a jq-style path (kwok's own stages use these; its CEL environment
+    cannot resolve typed list elements such as node conditions)."""
+    expression: dict[str, Any] = {"key": key, "operator": operator}
+    if values:
+        expression["values"] = list(values)
+    return expression
 
 
-_NOT_DELETED = _cel("!has(self.metadata.deletionTimestamp)")
+_NOT_DELETED = _key(".metadata.deletionTimestamp", "DoesNotExist")
+_RUNNING = _key(".status.phase", "In", "Running")
 
 
 def stages() -> list[dict[str, Any]]:
     """The kwok stage objects, documented in this module's docstring."""
-    hooks = ", ".join(f"'{hook}'" for hook in HELM_TEST_HOOKS)
-    completes = (
-        "(has(self.metadata.ownerReferences) && "
-        "self.metadata.ownerReferences.exists(r, r.kind == 'Job')) || "
-        "(has(self.metadata.annotations) && 'helm.sh/hook' in self.metadata.annotations && "
-        f"self.metadata.annotations['helm.sh/hook'].split(',').exists(h, h.trim() in [{hooks}]))"
-    )
+    ready = '.status.conditions.[] | select( .type == "Ready" ) | .status'
+    # A short pause keeps "Running" observable, as with a real short-lived container.
+    complete_delay_ms = 500
     return [
         _stage(
             "node-initialize",
             "Node",
-            [
-                _cel(
-                    "!has(self.status.conditions) || "
-                    "!self.status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')"
-                )
-            ],
+            [_key(ready, "NotIn", "True")],
             {"statusTemplate": _NODE_STATUS},
         ),
         _stage(
@@ -209,18 +206,29 @@ def stages() -> list[dict[str, Any]]:
             "Pod",
             [
                 _NOT_DELETED,
-                _cel("has(self.spec.nodeName)"),
-                _cel("!has(self.status.phase) || self.status.phase == 'Pending'"),
+                _key(".spec.nodeName", "Exists"),
+                _key(".status.phase", "In", "Pending"),
+                _key(ready, "NotIn", "True"),
             ],
             {"statusTemplate": _POD_RUNNING_STATUS},
         ),
         _stage(
-            "pod-complete",
+            "pod-complete-job",
             "Pod",
-            [_NOT_DELETED, _cel("self.status.phase == 'Running'"), _cel(completes)],
+            [_NOT_DELETED, _RUNNING, _key(".metadata.ownerReferences.[].kind", "In", "Job")],
             {"statusTemplate": _POD_SUCCEEDED_STATUS},
-            # A short pause keeps "Running" observable, as with a real short-lived container.
-            delay_ms=500,
+            delay_ms=complete_delay_ms,
+        ),
+        _stage(
+            "pod-complete-helm-test",
+            "Pod",
+            [
+                _NOT_DELETED,
+                _RUNNING,
+                _key('.metadata.annotations["helm.sh/hook"]', "In", *HELM_TEST_HOOKS),
+            ],
+            {"statusTemplate": _POD_SUCCEEDED_STATUS},
+            delay_ms=complete_delay_ms,
         ),
         _stage(
             "pod-delete",
@@ -228,8 +236,8 @@ def stages() -> list[dict[str, Any]]:
             # Controllers remove their own finalizers (e.g. Job tracking); only then is the
             # pod gone, as when a kubelet confirms termination.
             [
-                _cel("has(self.metadata.deletionTimestamp)"),
-                _cel("!has(self.metadata.finalizers) || size(self.metadata.finalizers) == 0"),
+                _key(".metadata.deletionTimestamp", "Exists"),
+                _key(".metadata.finalizers", "DoesNotExist"),
             ],
             {"delete": True},
         ),

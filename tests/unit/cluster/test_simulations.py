@@ -64,10 +64,16 @@ def test_load_balancer_address_is_stable_and_in_the_documentation_range() -> Non
 
 
 def test_stages_cover_the_promised_lifecycles() -> None:
-    stages = {s["metadata"]["name"]: s for s in simulation.stages()}
-    assert set(stages) == {"node-initialize", "pod-ready", "pod-complete", "pod-delete"}
-    complete = " ".join(
-        e["cel"]["expression"]
-        for e in stages["pod-complete"]["spec"]["selector"]["matchExpressions"]
-    )
-    assert "'Job'" in complete and "helm.sh/hook" in complete and "'test'" in complete
+    stages = {s["metadata"]["name"]: s["spec"] for s in simulation.stages()}
+    assert set(stages) == {
+        "node-initialize",
+        "pod-ready",
+        "pod-complete-job",
+        "pod-complete-helm-test",
+        "pod-delete",
+    }
+    job = stages["pod-complete-job"]["selector"]["matchExpressions"]
+    assert {"key": ".metadata.ownerReferences.[].kind", "operator": "In", "values": ["Job"]} in job
+    hook = stages["pod-complete-helm-test"]["selector"]["matchExpressions"][-1]
+    assert hook["values"] == ["test", "test-success"]
+    assert stages["pod-complete-job"]["next"]["statusTemplate"].rstrip().endswith("Succeeded")
