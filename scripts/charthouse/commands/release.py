@@ -19,26 +19,44 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument("charts", nargs="*", metavar="CHART", help="only these charts")
-    parser.add_argument("--dev", action="store_true",
-                        help="chartpress-style dev versions X.Y.Z-0.dev.git.N.hSHA")
-    parser.add_argument("--target", dest="targets", action="append", choices=TARGET_KINDS,
-                        help="where to publish (repeatable; default: dir)")
+    parser.add_argument(
+        "--dev", action="store_true", help="chartpress-style dev versions X.Y.Z-0.dev.git.N.hSHA"
+    )
+    parser.add_argument(
+        "--target",
+        dest="targets",
+        action="append",
+        choices=TARGET_KINDS,
+        help="where to publish (repeatable; default: dir)",
+    )
     parser.add_argument("--url", help="base URL written into index.yaml entries")
     parser.add_argument("--sign", metavar="KEY", help="sign with this GnuPG key (writes .prov)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
-    parser.add_argument("--base", metavar="REF",
-                        help="release charts changed since REF instead of since their tags")
-    parser.add_argument("--repo-dir", type=paths_arg, default=paths.DIST_DIR / "repo",
-                        help="directory of the dir target (default: dist/repo)")
-    parser.add_argument("--charts-dir", type=paths_arg, default=paths.CHARTS_DIR,
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--base", metavar="REF", help="release charts changed since REF instead of since their tags"
+    )
+    parser.add_argument(
+        "--repo-dir",
+        type=paths_arg,
+        default=paths.DIST_DIR / "repo",
+        help="directory of the dir target (default: dist/repo)",
+    )
+    parser.add_argument(
+        "--charts-dir", type=paths_arg, default=paths.CHARTS_DIR, help=argparse.SUPPRESS
+    )
     parser.add_argument("--oci-url", help="oci://HOST/PATH for --target oci")
-    parser.add_argument("--ghpages-remote", default="origin",
-                        help="git remote (name or URL) of the gh-pages target")
-    parser.add_argument("--ghpages-branch", default="gh-pages",
-                        help="branch of the gh-pages target")
-    parser.add_argument("--no-tag", dest="tag", action="store_false",
-                        help="do not create <chart>-<version> git tags")
+    parser.add_argument(
+        "--ghpages-remote", default="origin", help="git remote (name or URL) of the gh-pages target"
+    )
+    parser.add_argument(
+        "--ghpages-branch", default="gh-pages", help="branch of the gh-pages target"
+    )
+    parser.add_argument(
+        "--no-tag",
+        dest="tag",
+        action="store_false",
+        help="do not create <chart>-<version> git tags",
+    )
     parser.set_defaults(func=_run)
 
 

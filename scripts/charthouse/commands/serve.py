@@ -16,14 +16,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="serve a chart repository (default dist/repo) for `helm repo add`",
         description="Read-only GET/HEAD server for index.yaml, .tgz and .prov files.",
     )
-    parser.add_argument("directory", nargs="?", type=Path, default=paths.DIST_DIR / "repo",
-                        metavar="DIR", help="repository directory (default: dist/repo)")
+    parser.add_argument(
+        "directory",
+        nargs="?",
+        type=Path,
+        default=paths.DIST_DIR / "repo",
+        metavar="DIR",
+        help="repository directory (default: dist/repo)",
+    )
     parser.add_argument("--port", type=int, default=8879, help="TCP port (0 picks a free one)")
     parser.add_argument("--bind", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--auth-file", type=Path, metavar="F",
-                        help="require basic auth; lines user:pbkdf2_sha256$...")
-    parser.add_argument("--hash-password", metavar="USER",
-                        help="read a password and print an auth-file line for USER, then exit")
+    parser.add_argument(
+        "--auth-file",
+        type=Path,
+        metavar="F",
+        help="require basic auth; lines user:pbkdf2_sha256$...",
+    )
+    parser.add_argument(
+        "--hash-password",
+        metavar="USER",
+        help="read a password and print an auth-file line for USER, then exit",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -38,5 +51,4 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if not 0 <= args.port <= 65535:
         raise CharthouseError(f"--port: {args.port} is not a TCP port")
-    return serve(args.directory.resolve(), bind=args.bind, port=args.port,
-                 auth_file=args.auth_file)
+    return serve(args.directory.resolve(), bind=args.bind, port=args.port, auth_file=args.auth_file)

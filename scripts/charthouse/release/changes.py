@@ -86,11 +86,15 @@ def detect(
     if not is_git_repo(repo):
         direct = {name: "not a git checkout: released as is" for name in charts}
     else:
-        if base is not None and run(
-            ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"],
-            check=False,
-            timeout=30,
-        ).returncode != 0:
+        if (
+            base is not None
+            and run(
+                ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"],
+                check=False,
+                timeout=30,
+            ).returncode
+            != 0
+        ):
             raise CharthouseError(f"--base: {base!r} is not a commit in {repo}")
         for name, meta in charts.items():
             if base is not None:
@@ -144,7 +148,13 @@ def commit_subjects(repo: Path, since: str | None, path: Path, limit: int = 20) 
         return []
     span = [f"{since}..HEAD"] if since else []
     out = git(
-        repo, "log", f"--max-count={limit}", "--format=%s", *span, "--",
-        str(path.relative_to(repo)), check=False,
+        repo,
+        "log",
+        f"--max-count={limit}",
+        "--format=%s",
+        *span,
+        "--",
+        str(path.relative_to(repo)),
+        check=False,
     )
     return [line.strip() for line in out.splitlines() if line.strip()]

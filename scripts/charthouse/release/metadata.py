@@ -18,8 +18,13 @@ ARTIFACTHUB_REPO_FILE = "artifacthub-repo.yml"
 
 #: Conventional-commit prefixes mapped to Artifact Hub change kinds.
 _KINDS = {
-    "feat": "added", "add": "added", "fix": "fixed", "security": "security",
-    "deprecate": "deprecated", "remove": "removed", "revert": "changed",
+    "feat": "added",
+    "add": "added",
+    "fix": "fixed",
+    "security": "security",
+    "deprecate": "deprecated",
+    "remove": "removed",
+    "revert": "changed",
 }
 _PREFIX = re.compile(r"^(?P<type>[a-z]+)(\([^)]*\))?!?:\s*(?P<text>.+)$")
 
@@ -100,8 +105,11 @@ def tag_release(repo: Path, chart: ChartMeta, version: str) -> str:
     dirty = git(repo, "status", "--porcelain", "--", rel).strip()
     if dirty:
         return f"not tagged: {rel} has uncommitted changes"
-    existing = run(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet",
-                    f"refs/tags/{tag}^{{commit}}"], check=False, timeout=30)
+    existing = run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}^{{commit}}"],
+        check=False,
+        timeout=30,
+    )
     head = git(repo, "rev-parse", "HEAD").strip()
     if existing.returncode == 0:
         at = existing.stdout.strip()

@@ -79,8 +79,11 @@ def _make_targets(opts: Options) -> list[Target]:
         elif kind == "gh-pages":
             from charthouse.release.targets.ghpages import GhPagesTarget
 
-            targets.append(GhPagesTarget(opts.repo_root, opts.ghpages_remote,
-                                         opts.ghpages_branch, base_url=opts.url))
+            targets.append(
+                GhPagesTarget(
+                    opts.repo_root, opts.ghpages_remote, opts.ghpages_branch, base_url=opts.url
+                )
+            )
         elif kind == "oci":
             from charthouse.release.targets.oci import OciTarget
 
@@ -134,7 +137,8 @@ def plan(opts: Options) -> Plan:
                         continue
                     if charts[name].version not in target.published_versions(name):
                         detected[name] = changes.Change(
-                            name, f"not yet in {target.label}", modified=False)
+                            name, f"not yet in {target.label}", modified=False
+                        )
                         break
         steps: list[Step] = []
         for name in order:
@@ -156,8 +160,11 @@ def _step(
 ) -> Step:
     name, reason = change.chart, change.reason
     meta = charts[name]
-    tagged = changes.released_versions(opts.repo_root, name) if changes.is_git_repo(
-        opts.repo_root) else []
+    tagged = (
+        changes.released_versions(opts.repo_root, name)
+        if changes.is_git_repo(opts.repo_root)
+        else []
+    )
     published = [v for t in targets for v in t.published_versions(name)]
     top = latest([*published, *tagged])
     prov = changes.last_commit(opts.repo_root, _paths_with_deps(charts, name))
@@ -197,16 +204,23 @@ def execute(plan: Plan, opts: Options, out: TextIO = sys.stdout) -> int:
     with tempfile.TemporaryDirectory(prefix="charthouse-release-") as tmp:
         work = Path(tmp)
         annotations = {
-            s.name: metadata.changes_for(opts.repo_root, plan.charts[s.name], s.version,
-                                         s.since_tag)
+            s.name: metadata.changes_for(
+                opts.repo_root, plan.charts[s.name], s.version, s.since_tag
+            )
             for s in plan.steps
         }
         faults.checkpoint("package")
         packages = package.package_all(
-            helm, plan.charts, topological_order(plan.charts), wanted, opts.charts_dir,
-            work / "workspace", work / "out",
+            helm,
+            plan.charts,
+            topological_order(plan.charts),
+            wanted,
+            opts.charts_dir,
+            work / "workspace",
+            work / "out",
             before_package=lambda name, chart_dir: metadata.apply_changes(
-                chart_dir / "Chart.yaml", annotations[name]),
+                chart_dir / "Chart.yaml", annotations[name]
+            ),
         )
         artifacts: list[Artifact] = []
         for i, s in enumerate(plan.steps, 1):
@@ -217,11 +231,15 @@ def execute(plan: Plan, opts: Options, out: TextIO = sys.stdout) -> int:
                 prov = sign.sign(pkg.path, opts.sign_key)
             artifacts.append(Artifact(s.name, pkg.version, pkg.path, pkg.digest, prov, s.created))
             signed = ", signed" if prov else ""
-            print(f"[{i}/{total}] {s.name} {pkg.version}: packaged sha256:{pkg.digest[:12]}"
-                  f"{signed}", file=out, flush=True)
+            print(
+                f"[{i}/{total}] {s.name} {pkg.version}: packaged sha256:{pkg.digest[:12]}{signed}",
+                file=out,
+                flush=True,
+            )
         todo = {t.label: t.preflight(artifacts) for t in plan.targets}  # refuse before writing
-        site = {metadata.ARTIFACTHUB_REPO_FILE: metadata.artifacthub_repo(plan.charts,
-                                                                           opts.repo_root)}
+        site = {
+            metadata.ARTIFACTHUB_REPO_FILE: metadata.artifacthub_repo(plan.charts, opts.repo_root)
+        }
         for target in plan.targets:
             pending = todo[target.label]
             names = {a.name for a in pending}

@@ -45,8 +45,17 @@ def message_block(archive: Path) -> str:
 
 def sign(archive: Path, key: str, *, gnupg_home: Path | None = None) -> Path:
     """Write ``archive``.prov signed by ``key`` (a key id, fingerprint or user id)."""
-    cmd: list[str] = ["gpg", "--batch", "--yes", "--armor", "--clearsign", "--digest-algo",
-                      "SHA512", "--local-user", key]
+    cmd: list[str] = [
+        "gpg",
+        "--batch",
+        "--yes",
+        "--armor",
+        "--clearsign",
+        "--digest-algo",
+        "SHA512",
+        "--local-user",
+        key,
+    ]
     if gnupg_home is not None:
         cmd[1:1] = ["--homedir", str(gnupg_home)]
     passphrase_file = os.environ.get(PASSPHRASE_FILE_ENV)

@@ -29,8 +29,9 @@ WITH_DEPENDENCIES = ("app", "stack")
 
 
 def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout
 
 
 def write_chart(charts: Path, name: str, version: str = "0.1.0") -> None:
@@ -105,5 +106,9 @@ def bump(repo: ChartRepo, helm: Path, versions: dict[str, str]) -> None:
             if dep != line and dep in versions and i + 1 < len(lines):
                 lines[i + 1] = f"  version: {versions[dep]}"
         chart.write_text("\n".join(lines) + "\n")
-        subprocess.run([str(helm), "dependency", "update", str(chart.parent)], check=True,
-                       capture_output=True, env=helm_env(repo.root.parent / "helm-home"))
+        subprocess.run(
+            [str(helm), "dependency", "update", str(chart.parent)],
+            check=True,
+            capture_output=True,
+            env=helm_env(repo.root.parent / "helm-home"),
+        )

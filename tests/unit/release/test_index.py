@@ -31,8 +31,14 @@ serverInfo:
 
 
 def entry(name: str, version: str, digest: str, created: str = "2025-01-01T00:00:00Z") -> idx.Entry:
-    return {"apiVersion": "v2", "name": name, "version": version, "digest": digest,
-            "created": created, "urls": [f"{name}-{version}.tgz"]}
+    return {
+        "apiVersion": "v2",
+        "name": name,
+        "version": version,
+        "digest": digest,
+        "created": created,
+        "urls": [f"{name}-{version}.tgz"],
+    }
 
 
 def test_existing_entries_survive_a_merge_byte_for_byte(tmp_path: Path) -> None:
@@ -72,8 +78,11 @@ def test_same_version_with_another_digest_is_refused_and_nothing_changes() -> No
 
 
 def test_output_is_deterministic_whatever_the_insertion_order() -> None:
-    entries = [entry(n, f"0.{v}.0", f"{n}{v}", f"2025-01-0{v + 1}T00:00:00Z")
-               for n in ("stack", "app", "db") for v in range(5)]
+    entries = [
+        entry(n, f"0.{v}.0", f"{n}{v}", f"2025-01-0{v + 1}T00:00:00Z")
+        for n in ("stack", "app", "db")
+        for v in range(5)
+    ]
     outputs = set()
     for seed in range(5):
         shuffled = entries[:]
@@ -97,8 +106,11 @@ def test_output_is_deterministic_whatever_the_insertion_order() -> None:
         ("apiVersion: v2\nentries: {}\n", r"apiVersion: expected 'v1'"),
         ("apiVersion: v1\nentries: [\n", r"invalid YAML \(line \d+\)"),
         ("- a\n- b\n", "expected a mapping at the top level"),
-        ("apiVersion: v1\nentries:\n  app:\n  - {version: 1.0.0, digest: a}\n"
-         "  - {version: 1.0.0, digest: b}\n", r"entries\.app\[1\]\.version: 1\.0\.0 listed twice"),
+        (
+            "apiVersion: v1\nentries:\n  app:\n  - {version: 1.0.0, digest: a}\n"
+            "  - {version: 1.0.0, digest: b}\n",
+            r"entries\.app\[1\]\.version: 1\.0\.0 listed twice",
+        ),
     ],
 )
 def test_a_broken_index_is_named_by_file_and_field(tmp_path: Path, text: str, message: str) -> None:
@@ -143,8 +155,27 @@ def test_entry_records_the_archive_digest_and_base_url(tmp_path: Path) -> None:
         tar.addfile(info, io.BytesIO(data))
     archive = tmp_path / "app-1.0.0.tgz"
     archive.write_bytes(buf.getvalue())
-    made: dict[str, Any] = idx.entry_for_archive(archive, base_url="https://charts.example/",
-                                                 created="2025-01-01T00:00:00Z")
+    made: dict[str, Any] = idx.entry_for_archive(
+        archive, base_url="https://charts.example/", created="2025-01-01T00:00:00Z"
+    )
     assert made["digest"] == hashlib.sha256(buf.getvalue()).hexdigest()
     assert made["urls"] == ["https://charts.example/app-1.0.0.tgz"]
     assert made["appVersion"] == "2.0"
+
+
+def test_our_one_line_per_version_form_is_plain_yaml_to_any_reader(tmp_path: Path) -> None:
+    tricky = entry("app", "1.0.0", "aaaa")
+    tricky["description"] = "multi\nline: yes, 'quotes' \"and\" ünïcode - # not a comment"
+    tricky["annotations"] = {"artifacthub.io/changes": "- kind: added\n  description: x\n"}
+    index = idx.Index(extra={"serverInfo": {"contextPath": "/c"}})
+    idx.merge(index, [tricky, entry("weird name", "0.1.0", "bbbb")])
+    data = idx.dumps(index)
+    assert data.decode().count("\n  - {") == 2  # one line per version
+    path = tmp_path / "index.yaml"
+    path.write_bytes(data)
+    by_yaml = yaml.safe_load(data)  # what helm / Artifact Hub / any YAML reader sees
+    assert by_yaml["entries"]["app"][0] == tricky
+    loaded = idx.load(path)  # our fast path
+    assert loaded.entries == by_yaml["entries"]
+    assert loaded.extra == {"serverInfo": {"contextPath": "/c"}}
+    assert idx.dumps(loaded) == data

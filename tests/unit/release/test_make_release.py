@@ -27,13 +27,25 @@ def test_release_on_a_fresh_clone_lists_the_charts_and_is_idempotent(tmp_path: P
         pytest.skip(f"charts not committed yet: {', '.join(sorted(CONTRACT - committed))}")
     # `make release` is `charthouse release` with no arguments; run the clone's own code so
     # every default (charts/, dist/repo/) resolves inside the clone.
-    env = {**os.environ, "PYTHONPATH": str(clone / "scripts"), "GIT_AUTHOR_NAME": "t",
-           "GIT_COMMITTER_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-           "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(clone / "scripts"),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
 
     def release() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "charthouse", "release"], cwd=clone,
-                              env=env, capture_output=True, text=True, timeout=600, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "charthouse", "release"],
+            cwd=clone,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
 
     first = release()
     assert first.returncode == 0, first.stderr

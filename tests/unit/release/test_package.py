@@ -19,8 +19,9 @@ from charthouse.release.chartmeta import discover, topological_order
 def build(repo: ChartRepo, helm: Path, work: Path) -> dict[str, package.Package]:
     charts = discover(repo.charts)
     wanted = {name: meta.version for name, meta in charts.items()}
-    return package.package_all(helm, charts, topological_order(charts), wanted, repo.charts,
-                               work / "ws", work / "out")
+    return package.package_all(
+        helm, charts, topological_order(charts), wanted, repo.charts, work / "ws", work / "out"
+    )
 
 
 def test_same_sources_give_the_same_digest_despite_new_mtimes(
@@ -59,9 +60,13 @@ def test_archive_metadata_is_canonical_and_helm_still_renders_it(
     assert {(m.mtime, m.uid, m.gid, m.uname, m.gname) for m in members} == {
         (package.DEFAULT_EPOCH, 0, 0, "", "")
     }
-    rendered = subprocess.run([str(helm), "template", "r", str(stack.path)], check=True,
-                              capture_output=True, text=True,
-                              env=helm_env(tmp_path / "h")).stdout
+    rendered = subprocess.run(
+        [str(helm), "template", "r", str(stack.path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=helm_env(tmp_path / "h"),
+    ).stdout
     assert "name: r-app" in rendered and "name: r-stack" in rendered
 
 

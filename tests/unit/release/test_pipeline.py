@@ -37,8 +37,7 @@ def test_first_release_publishes_every_chart_and_tags_it(
     assert result.returncode == 0, result.stderr
     assert listed(chart_repo) == {"app": ["0.1.0"], "common": ["0.1.0"], "stack": ["0.1.0"]}
     assert "[3/3] stack 0.1.0: packaged sha256:" in result.stdout
-    assert set(git(chart_repo.root, "tag").split()) == {"app-0.1.0", "common-0.1.0",
-                                                        "stack-0.1.0"}
+    assert set(git(chart_repo.root, "tag").split()) == {"app-0.1.0", "common-0.1.0", "stack-0.1.0"}
     assert (chart_repo.repo_dir / "artifacthub-repo.yml").is_file()
     document = yaml.safe_load((chart_repo.repo_dir / "index.yaml").read_text())
     changes = document["entries"]["app"][0]["annotations"]["artifacthub.io/changes"]
@@ -138,17 +137,28 @@ def test_dev_versions_follow_the_chartpress_rule(
 @pytest.mark.parametrize(
     ("breakage", "fragments"),
     [
-        (("app/Chart.yaml", "apiVersion: v2\nname: app\nversion: [\n"),
-         ("app/Chart.yaml: invalid YAML (line",)),
-        (("app/Chart.yaml", "apiVersion: v2\nname: app\nversion: '1.0'\n"),
-         ("app/Chart.yaml: version: '1.0' is not a semantic version",)),
-        (("stack/Chart.yaml", "apiVersion: v2\nname: stack\nversion: 0.1.0\ndependencies:\n"
-          "- name: gone\n  version: 0.1.0\n  repository: file://../gone\n"),
-         ("stack/Chart.yaml: dependencies[0].repository: no chart at file://../gone",)),
+        (
+            ("app/Chart.yaml", "apiVersion: v2\nname: app\nversion: [\n"),
+            ("app/Chart.yaml: invalid YAML (line",),
+        ),
+        (
+            ("app/Chart.yaml", "apiVersion: v2\nname: app\nversion: '1.0'\n"),
+            ("app/Chart.yaml: version: '1.0' is not a semantic version",),
+        ),
+        (
+            (
+                "stack/Chart.yaml",
+                "apiVersion: v2\nname: stack\nversion: 0.1.0\ndependencies:\n"
+                "- name: gone\n  version: 0.1.0\n  repository: file://../gone\n",
+            ),
+            ("stack/Chart.yaml: dependencies[0].repository: no chart at file://../gone",),
+        ),
     ],
 )
 def test_a_broken_chart_stops_the_release_before_anything_is_written(
-    chart_repo: ChartRepo, run_release: Runner, breakage: tuple[str, str],
+    chart_repo: ChartRepo,
+    run_release: Runner,
+    breakage: tuple[str, str],
     fragments: tuple[str, ...],
 ) -> None:
     assert run_release().returncode == 0
@@ -185,10 +195,21 @@ def published(repo_dir: Path) -> dict[str, bytes]:
 
 
 def _release_in(root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "charthouse", "release", "--charts-dir", str(root / "charts"),
-           "--repo-dir", str(root / "dist" / "repo"), "--sign", "release-test@example.invalid"]
-    return subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env},
-                          timeout=300, check=False)
+    cmd = [
+        sys.executable,
+        "-m",
+        "charthouse",
+        "release",
+        "--charts-dir",
+        str(root / "charts"),
+        "--repo-dir",
+        str(root / "dist" / "repo"),
+        "--sign",
+        "release-test@example.invalid",
+    ]
+    return subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, **env}, timeout=300, check=False
+    )
 
 
 def test_a_release_killed_at_any_step_leaves_the_previous_index_intact(
@@ -204,8 +225,11 @@ def test_a_release_killed_at_any_step_leaves_the_previous_index_intact(
     shutil.copytree(chart_repo.root, probe)
     listing = _release_in(probe, {**gpg, FAULT_ENV: "list"})
     assert listing.returncode == 0, listing.stderr
-    steps = [line.split(" ", 1)[1] for line in listing.stderr.splitlines()
-             if line.startswith("fault-step ")]
+    steps = [
+        line.split(" ", 1)[1]
+        for line in listing.stderr.splitlines()
+        if line.startswith("fault-step ")
+    ]
     assert {"package", "sign:app", "copy:stack", "index:before-write"} <= set(steps)
     expected = published(probe / "dist" / "repo")
 

@@ -51,8 +51,9 @@ def port(site: Path) -> Iterator[int]:
     yield from start(site)
 
 
-def request(port: int, method: str, path: str,
-            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def request(
+    port: int, method: str, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         conn.request(method, path, headers=headers or {})
@@ -64,8 +65,11 @@ def request(port: int, method: str, path: str,
 
 @pytest.mark.parametrize(
     ("path", "content_type"),
-    [("/index.yaml", "application/yaml"), ("/app-0.1.0.tgz", "application/gzip"),
-     ("/app-0.1.0.tgz.prov", "application/pgp-signature")],
+    [
+        ("/index.yaml", "application/yaml"),
+        ("/app-0.1.0.tgz", "application/gzip"),
+        ("/app-0.1.0.tgz.prov", "application/pgp-signature"),
+    ],
 )
 def test_repository_files_have_their_content_types(
     port: int, site: Path, path: str, content_type: str
@@ -98,9 +102,20 @@ def test_etag_and_last_modified_give_304_until_the_file_changes(port: int, site:
 
 @pytest.mark.parametrize(
     "path",
-    ["/../secret.yaml", "/%2e%2e/secret.yaml", "/%2E%2E%2Fsecret.yaml", "/%252e%252e/secret.yaml",
-     "/..%5csecret.yaml", "/index.yaml%00.tgz", "/link.yaml", "/.index.lock", "/notes.txt", "/",
-     "//etc/passwd", "/missing.tgz"],
+    [
+        "/../secret.yaml",
+        "/%2e%2e/secret.yaml",
+        "/%2E%2E%2Fsecret.yaml",
+        "/%252e%252e/secret.yaml",
+        "/..%5csecret.yaml",
+        "/index.yaml%00.tgz",
+        "/link.yaml",
+        "/.index.lock",
+        "/notes.txt",
+        "/",
+        "//etc/passwd",
+        "/missing.tgz",
+    ],
 )
 def test_nothing_outside_the_repository_files_is_served(port: int, path: str) -> None:
     status, _, body = request(port, "GET", path)
@@ -119,6 +134,7 @@ def test_basic_auth_admits_only_the_right_password(site: Path, tmp_path: Path) -
     auth = tmp_path / "users"
     auth.write_text(f"# users\nci:{hash_password('s3cret', iterations=1000)}\n")
     for port in start(site, load_auth_file(auth)):  # type: ignore[arg-type]
+
         def basic(user: str, password: str) -> dict[str, str]:
             token = base64.b64encode(f"{user}:{password}".encode()).decode()
             return {"Authorization": f"Basic {token}"}
@@ -141,7 +157,9 @@ def test_a_malformed_auth_file_is_named_with_its_line(tmp_path: Path) -> None:
 def serve_process(root: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "charthouse", "serve", str(root), "--port", "0", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -170,8 +188,9 @@ def test_helm_repo_add_search_pull_verify_and_install_from_the_served_repo(
     env = helm_env(tmp_path / "client")
 
     def helm_run(*args: str) -> str:
-        result = subprocess.run([str(helm), *args], capture_output=True, text=True, env=env,
-                                timeout=120, check=False)
+        result = subprocess.run(
+            [str(helm), *args], capture_output=True, text=True, env=env, timeout=120, check=False
+        )
         assert result.returncode == 0, f"helm {' '.join(args)}: {result.stderr}"
         return result.stdout
 
@@ -181,10 +200,18 @@ def test_helm_repo_add_search_pull_verify_and_install_from_the_served_repo(
         assert {"charthouse/app", "charthouse/common", "charthouse/stack"} <= {
             line.split(": ", 1)[1] for line in found.splitlines() if "name: " in line
         }
-        helm_run("pull", "charthouse/stack", "--verify", "--keyring",
-                 str(gpg_key.public_keyring), "--destination", str(tmp_path))
+        helm_run(
+            "pull",
+            "charthouse/stack",
+            "--verify",
+            "--keyring",
+            str(gpg_key.public_keyring),
+            "--destination",
+            str(tmp_path),
+        )
         assert (tmp_path / "stack-0.1.0.tgz").read_bytes() == (
-            chart_repo.repo_dir / "stack-0.1.0.tgz").read_bytes()
+            chart_repo.repo_dir / "stack-0.1.0.tgz"
+        ).read_bytes()
         if helm_run("version", "--short").startswith("v3."):
             # helm 3.22's `install --dry-run=client` still probes the cluster
             # (action.Install.RunWithContext checks reachability unless ClientOnly);

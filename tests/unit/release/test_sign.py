@@ -16,16 +16,28 @@ from charthouse.release.chartmeta import discover, topological_order
 @pytest.fixture
 def archive(chart_repo: ChartRepo, helm4: Path, tmp_path: Path) -> Path:
     charts = discover(chart_repo.charts)
-    built = package.package_all(helm4, charts, topological_order(charts), {"app": "0.1.0"},
-                                chart_repo.charts, tmp_path / "ws", tmp_path / "out")
+    built = package.package_all(
+        helm4,
+        charts,
+        topological_order(charts),
+        {"app": "0.1.0"},
+        chart_repo.charts,
+        tmp_path / "ws",
+        tmp_path / "out",
+    )
     return built["app"].path
 
 
 def verify(
     helm: Path, archive: Path, keyring: Path, home: Path
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(helm), "verify", "--keyring", str(keyring), str(archive)],
-                          capture_output=True, text=True, env=helm_env(home), check=False)
+    return subprocess.run(
+        [str(helm), "verify", "--keyring", str(keyring), str(archive)],
+        capture_output=True,
+        text=True,
+        env=helm_env(home),
+        check=False,
+    )
 
 
 def test_helm_verify_accepts_our_provenance(

@@ -26,8 +26,9 @@ def bare_remote(tmp_path: Path) -> Path:
 
 def pages_index(remote: Path, tmp_path: Path) -> tuple[dict[str, list[str]], list[str]]:
     clone = tmp_path / f"check-{time.monotonic_ns()}"
-    subprocess.run(["git", "clone", "--quiet", "--branch", "gh-pages", str(remote), str(clone)],
-                   check=True)
+    subprocess.run(
+        ["git", "clone", "--quiet", "--branch", "gh-pages", str(remote), str(clone)], check=True
+    )
     document = yaml.safe_load((clone / "index.yaml").read_text())
     versions = {n: [e["version"] for e in es] for n, es in document["entries"].items()}
     return versions, sorted(p.name for p in clone.iterdir() if p.name != ".git")
@@ -36,14 +37,25 @@ def pages_index(remote: Path, tmp_path: Path) -> tuple[dict[str, list[str]], lis
 def test_gh_pages_target_commits_the_repository_to_the_branch(
     chart_repo: ChartRepo, run_release: Runner, bare_remote: Path, tmp_path: Path
 ) -> None:
-    args = ("--target", "gh-pages", "--ghpages-remote", str(bare_remote),
-            "--url", "https://charts.example.invalid")
+    args = (
+        "--target",
+        "gh-pages",
+        "--ghpages-remote",
+        str(bare_remote),
+        "--url",
+        "https://charts.example.invalid",
+    )
     result = run_release(*args)
     assert result.returncode == 0, result.stderr
     versions, files = pages_index(bare_remote, tmp_path)
     assert versions == {"app": ["0.1.0"], "common": ["0.1.0"], "stack": ["0.1.0"]}
-    assert files == ["app-0.1.0.tgz", "artifacthub-repo.yml", "common-0.1.0.tgz", "index.yaml",
-                     "stack-0.1.0.tgz"]
+    assert files == [
+        "app-0.1.0.tgz",
+        "artifacthub-repo.yml",
+        "common-0.1.0.tgz",
+        "index.yaml",
+        "stack-0.1.0.tgz",
+    ]
     head = git(bare_remote, "rev-parse", "gh-pages")
     # Re-run with the tags gone (a fresh CI clone): same digests, so no new commit.
     for tag in git(chart_repo.root, "tag").split():
@@ -93,8 +105,9 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
         f"http:\n  addr: 127.0.0.1:{port}\n"
     )
-    proc = subprocess.Popen([str(binary), "serve", str(config)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(binary), "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -122,13 +135,30 @@ def test_oci_target_pushes_charts_that_helm_3_and_4_can_pull(
     assert result.returncode == 0, result.stderr
     pulled = tmp_path / "pulled"
     pulled.mkdir()
-    pull = subprocess.run([str(helm), "pull", f"{url}/stack", "--version", "0.1.0",
-                           "--plain-http", "--destination", str(pulled)], capture_output=True,
-                          text=True, env=helm_env(tmp_path / "h"), check=False)
+    pull = subprocess.run(
+        [
+            str(helm),
+            "pull",
+            f"{url}/stack",
+            "--version",
+            "0.1.0",
+            "--plain-http",
+            "--destination",
+            str(pulled),
+        ],
+        capture_output=True,
+        text=True,
+        env=helm_env(tmp_path / "h"),
+        check=False,
+    )
     assert pull.returncode == 0, pull.stderr
-    shown = subprocess.run([str(helm), "show", "chart", str(pulled / "stack-0.1.0.tgz")],
-                           check=True, capture_output=True, text=True,
-                           env=helm_env(tmp_path / "h")).stdout
+    shown = subprocess.run(
+        [str(helm), "show", "chart", str(pulled / "stack-0.1.0.tgz")],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=helm_env(tmp_path / "h"),
+    ).stdout
     assert "name: stack" in shown
     # A re-run finds every version already there with the same digest and pushes nothing.
     again = run_release("--target", "oci", "--oci-url", url, "--no-tag")

@@ -24,8 +24,13 @@ def test_non_semver_versions_are_rejected_with_the_value_named(bad: str) -> None
 
 
 def test_prereleases_sort_below_their_release_and_dev_below_alpha() -> None:
-    ordered = ["1.0.0", "1.0.0-alpha.1", "1.0.0-0.dev.git.12.habc", "1.0.0-0.dev.git.3.hfff",
-               "0.9.9"]
+    ordered = [
+        "1.0.0",
+        "1.0.0-alpha.1",
+        "1.0.0-0.dev.git.12.habc",
+        "1.0.0-0.dev.git.3.hfff",
+        "0.9.9",
+    ]
     assert sort_descending(reversed(ordered)) == ordered
     assert latest(ordered) == "1.0.0"
     assert latest(["0.1.0", "garbage"]) == "0.1.0"
@@ -59,9 +64,9 @@ def test_dev_versions_order_by_commit_count_and_precede_the_release() -> None:
 @pytest.mark.parametrize(
     ("chart", "published", "expected"),
     [
-        ("1.2.3", None, "1.2.3"),          # nothing published: pre-release of the chart's version
-        ("1.3.0", "1.2.3", "1.3.0"),       # chart already bumped ahead of what is published
-        ("1.2.3", "1.2.3", "1.2.4"),       # not bumped: pre-release of the next patch
+        ("1.2.3", None, "1.2.3"),  # nothing published: pre-release of the chart's version
+        ("1.3.0", "1.2.3", "1.3.0"),  # chart already bumped ahead of what is published
+        ("1.2.3", "1.2.3", "1.2.4"),  # not bumped: pre-release of the next patch
         ("1.2.3", "1.2.4-0.dev.git.5.habcdef0", "1.2.4"),  # keep building towards 1.2.4
     ],
 )

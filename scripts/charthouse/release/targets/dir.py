@@ -73,4 +73,3 @@ class DirTarget:
 
     def close(self) -> None:
         return None
-

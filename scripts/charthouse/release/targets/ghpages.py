@@ -30,19 +30,22 @@ def _git(cwd: Path, *args: str, check: bool = True) -> str:
 
 def resolve_remote(repo_root: Path, remote: str) -> str:
     """A remote name of ``repo_root`` becomes its URL; anything else is already a URL/path."""
-    result = run(["git", "-C", str(repo_root), "remote", "get-url", remote], check=False,
-                 timeout=30)
+    result = run(
+        ["git", "-C", str(repo_root), "remote", "get-url", remote], check=False, timeout=30
+    )
     if result.returncode == 0:
         return result.stdout.strip()
     if "/" in remote or ":" in remote:
         return remote
-    raise CharthouseError(f"--ghpages-remote: {remote!r} is neither a remote of {repo_root} "
-                          "nor a URL")
+    raise CharthouseError(
+        f"--ghpages-remote: {remote!r} is neither a remote of {repo_root} nor a URL"
+    )
 
 
 class GhPagesTarget:
-    def __init__(self, repo_root: Path, remote: str, branch: str, *,
-                 base_url: str | None = None) -> None:
+    def __init__(
+        self, repo_root: Path, remote: str, branch: str, *, base_url: str | None = None
+    ) -> None:
         self.url = resolve_remote(repo_root, remote)
         self.branch = branch
         self.base_url = base_url
@@ -54,11 +57,23 @@ class GhPagesTarget:
 
     def _checkout(self) -> None:
         shutil.rmtree(self.worktree, ignore_errors=True)
-        heads = run(["git", "ls-remote", "--heads", self.url, self.branch], check=True,
-                    timeout=120).stdout
+        heads = run(
+            ["git", "ls-remote", "--heads", self.url, self.branch], check=True, timeout=120
+        ).stdout
         if heads.strip():
-            run(["git", "clone", "--quiet", "--single-branch", "--branch", self.branch,
-                 self.url, str(self.worktree)], timeout=600)
+            run(
+                [
+                    "git",
+                    "clone",
+                    "--quiet",
+                    "--single-branch",
+                    "--branch",
+                    self.branch,
+                    self.url,
+                    str(self.worktree),
+                ],
+                timeout=600,
+            )
         else:  # first release: an orphan branch with only the repository in it
             self.worktree.mkdir(parents=True)
             _git(self.worktree, "init", "--quiet", "--initial-branch", self.branch)
@@ -83,13 +98,25 @@ class GhPagesTarget:
             names = ", ".join(f"{a.name}-{a.version}" for a in pending) or "site files"
             _git(self.worktree, *_IDENTITY, "commit", "--quiet", "-m", f"Release {names}")
             faults.checkpoint("gh-pages:push")
-            pushed = run(["git", "-C", str(self.worktree), "push", "--quiet", "origin",
-                          f"HEAD:refs/heads/{self.branch}"], check=False, timeout=600)
+            pushed = run(
+                [
+                    "git",
+                    "-C",
+                    str(self.worktree),
+                    "push",
+                    "--quiet",
+                    "origin",
+                    f"HEAD:refs/heads/{self.branch}",
+                ],
+                check=False,
+                timeout=600,
+            )
             if pushed.returncode == 0:
                 return
             if attempt == PUSH_ATTEMPTS:
-                raise CharthouseError(f"{self.label}: push rejected {attempt} times: "
-                                      f"{pushed.stderr.strip()}")
+                raise CharthouseError(
+                    f"{self.label}: push rejected {attempt} times: {pushed.stderr.strip()}"
+                )
             self._checkout()  # someone else published first: start again from their tip
             self.inner = DirTarget(self.worktree, base_url=self.base_url)
 

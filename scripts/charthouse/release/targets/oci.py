@@ -43,14 +43,28 @@ class OciTarget:
 
     def _pulled_digest(self, artifact: Artifact) -> str | None:
         with tempfile.TemporaryDirectory(prefix="charthouse-oci-") as tmp:
-            result = run([self.helm, "pull", f"{self.url}/{artifact.name}", "--version",
-                          artifact.version, "--destination", tmp, *self.plain_http],
-                         env=self.env, check=False, timeout=300)
+            result = run(
+                [
+                    self.helm,
+                    "pull",
+                    f"{self.url}/{artifact.name}",
+                    "--version",
+                    artifact.version,
+                    "--destination",
+                    tmp,
+                    *self.plain_http,
+                ],
+                env=self.env,
+                check=False,
+                timeout=300,
+            )
             if result.returncode != 0:
                 if any(marker in result.stderr.lower() for marker in _NOT_FOUND):
                     return None
-                raise CharthouseError(f"{self.label}: cannot check {artifact.name} "
-                                      f"{artifact.version}: {result.stderr.strip()}")
+                raise CharthouseError(
+                    f"{self.label}: cannot check {artifact.name} "
+                    f"{artifact.version}: {result.stderr.strip()}"
+                )
             pulled = list(Path(tmp).glob("*.tgz"))
             if len(pulled) != 1:
                 raise CharthouseError(f"{self.label}: pulling {artifact.name} gave {pulled}")
@@ -73,8 +87,11 @@ class OciTarget:
     def publish(self, artifacts: Sequence[Artifact], site_files: Mapping[str, bytes]) -> None:
         for artifact in artifacts:
             faults.checkpoint(f"oci:{artifact.name}")
-            run([self.helm, "push", artifact.archive, self.url, *self.plain_http],
-                env=self.env, timeout=600)
+            run(
+                [self.helm, "push", artifact.archive, self.url, *self.plain_http],
+                env=self.env,
+                timeout=600,
+            )
 
     def close(self) -> None:
         return None
