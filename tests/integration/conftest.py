@@ -68,7 +68,7 @@ def _provider_name() -> str:
 @pytest.fixture(scope="session")
 def cluster(request: pytest.FixtureRequest) -> Iterator[SessionCluster]:
     provider = providers.get(_provider_name())
-    lock_path = providers.state_dir().with_name(f".{providers.DEFAULT_NAME}.lock")
+    lock_path = providers.state_dir().with_name(f".{providers.DEFAULT_NAME}.session.lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("w") as lock:  # xdist workers share one cluster
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -20,13 +20,15 @@ directory::
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,10 +142,31 @@ class EmbeddedCluster:
     def component(self, name: str) -> Component:
         return Component(name, self.run_dir, self.log_dir)
 
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One ``up``/``down`` at a time per cluster, across processes (two shells, pytest
+        workers): a second ``up`` waits, then finds the cluster healthy and returns."""
+        self.dir.parent.mkdir(parents=True, exist_ok=True)
+        with self.dir.with_name(f".{self.dir.name}.lock").open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def up(self) -> Path:
+        with self._exclusive():
+            return self._up()
+
+    def down(self) -> None:
+        """Stop every component (reverse start order), then make sure their ports are closed."""
+        with self._exclusive():
+            self._down()
+
+    def _up(self) -> Path:
         if self._healthy():
             return self.kubeconfig()
-        self.down()  # a partial cluster (crashed component, stale pid files): start clean
+        self._down()  # a partial cluster (crashed component, stale pid files): start clean
         binaries = self._tools()
         self._ensure_pki()
         ports = Ports.pick(self._recorded_ports())
@@ -154,12 +177,11 @@ class EmbeddedCluster:
         try:
             self._start_control_plane(binaries, ports, server, started_at)
         except BaseException:
-            self.down()
+            self._down()
             raise
         return self.kubeconfig()
 
-    def down(self) -> None:
-        """Stop every component (reverse start order), then make sure their ports are closed."""
+    def _down(self) -> None:
         ports = self._recorded_ports()
         stopped = set()
         for name in reversed(COMPONENTS):
@@ -255,7 +277,11 @@ class EmbeddedCluster:
         """Fake nodes, the default StorageClass and its (simulated) CSI driver."""
         for index in range(simulation.NODE_COUNT):
             node = simulation.node(index)
-            client.apply(f"/api/v1/nodes/{node['metadata']['name']}", node)
+            name = node["metadata"]["name"]
+            client.apply(f"/api/v1/nodes/{name}", node)
+            # A lease left by the previous run makes kwok fail to create its own and retry
+            # only after the lease duration (40 s): a warm `up` would wait for that.
+            client.delete(f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{name}")
         for path, obj in storage_objects():
             client.apply(path, obj)
 
