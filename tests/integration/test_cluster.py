@@ -3,6 +3,7 @@ and the embedded provider's promises (down leaves nothing behind, crashes are na
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -25,12 +26,12 @@ pytestmark = pytest.mark.integration
 
 def test_version_is_the_pinned_kubernetes(kube: Kube, cluster: SessionCluster) -> None:
     # helm compares every chart's kubeVersion constraint with this string.
-    version = kube.api_client.call_api(
-        "/version", "GET", response_type="object", _return_http_data_only=True
-    )
+    from kubernetes.client import VersionApi
+
+    version = VersionApi(kube.api_client).get_code()
     if cluster.provider == "embedded":
-        assert version["gitVersion"] == embedded.KUBERNETES_VERSION
-    assert version["major"] == "1" and int(version["minor"].rstrip("+")) >= 31
+        assert version.git_version == embedded.KUBERNETES_VERSION
+    assert version.major == "1" and int(version.minor.rstrip("+")) >= 31
 
 
 def test_nodes_are_ready(kube: Kube) -> None:
@@ -110,7 +111,9 @@ def test_pod_security_restricted_is_enforced(kube: Kube, namespace: str) -> None
             )
         )
     assert rejected.value.status == 403
-    assert 'violates PodSecurity "restricted:latest"' in str(rejected.value.body)
+    message = json.loads(rejected.value.body)["message"]
+    assert 'violates PodSecurity "restricted:latest"' in message
+    assert "runAsUser=0" in message
 
 
 def test_bare_pods_complete_like_helm_test_hooks(kube: Kube, namespace: str) -> None:

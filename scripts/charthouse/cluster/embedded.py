@@ -190,11 +190,16 @@ class EmbeddedCluster:
                 stopped.add(name)
             component.stop()
         # Only ports of processes we stopped: a recorded port may belong to someone else by now.
-        still_open = [
-            f"{name}:{port}"
-            for name, port in ports.items()
-            if _PORT_OWNERS.get(name) in stopped and port_open(port)
-        ]
+        ours = {name: port for name, port in ports.items() if _PORT_OWNERS.get(name) in stopped}
+
+        def open_ports() -> list[str]:
+            return [f"{name}:{port}" for name, port in ours.items() if port_open(port)]
+
+        # A Go process's sockets close when its last thread exits, a moment after its
+        # main thread is gone.
+        deadline = time.monotonic() + 5
+        while (still_open := open_ports()) and time.monotonic() < deadline:
+            time.sleep(0.05)
         if still_open:
             raise CharthouseError(f"after down, something still listens on {', '.join(still_open)}")
         if self.state_file.exists():
