@@ -1,5 +1,7 @@
 """Render + validate benchmark: our path against the reference, in one process.
 
+Usage: python bench/render.py [CHART...]   (default: every chart)
+
 (a) baseline: ``helm template`` as a subprocess (helm 4) + ``kubernetes_validate``
     per object (strict), as a chart CI without charthouse would do it;
 (b) ours: in-process SDK render + compiled, cached strict validators.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from functools import partial
@@ -59,7 +62,10 @@ def main() -> None:
     print(f"{'scenario':44} {'objects':>7} {'helm+kv ms':>11} {'ours ms':>9} {'ratio':>7}")
     ratios = []
     corpus = []
+    wanted = set(sys.argv[1:])
     for chart in all_charts():
+        if wanted and chart.name not in wanted:
+            continue
         for values in [None, *chart.scenarios()]:
             files = [values] if values else []
             name = f"{chart.name}:{values.name if values else 'defaults'}"

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from charthouse import paths
 from charthouse.errors import CharthouseError
 from charthouse.proc import run
+from charthouse.release.versioning import parse_version
+from charthouse.yamlfile import read_mapping
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ensured: set[tuple[Path, Path]] = set()
 
 
@@ -37,6 +36,10 @@ class ChartInfo:
     metadata: dict[str, Any]
 
     @property
+    def chart_file(self) -> Path:
+        return self.path / "Chart.yaml"
+
+    @property
     def is_library(self) -> bool:
         return self.type == "library"
 
@@ -46,35 +49,44 @@ class ChartInfo:
 
 
 def load_chart(chart: Path | str) -> ChartInfo:
-    """Read ``Chart.yaml``; every mistake names the file and the field."""
+    """Read ``Chart.yaml``, rejecting early what helm would reject later; every
+    mistake names the file and the field."""
     chart_dir = resolve_chart_dir(chart)
     chart_file = chart_dir / "Chart.yaml"
-    try:
-        data = yaml.load(chart_file.read_text(), Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        raise CharthouseError(f"{chart_file}: invalid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise CharthouseError(f"{chart_file}: expected a mapping at the top level")
+    data = read_mapping(chart_file, what="Chart.yaml")
     for key in ("name", "version"):
-        if not isinstance(data.get(key), str) or not data[key]:
-            raise CharthouseError(f"{chart_file}: {key}: required string is missing")
-    deps: list[Path] = []
-    for index, dep in enumerate(data.get("dependencies") or []):
-        repo = str(dep.get("repository", "")) if isinstance(dep, dict) else ""
-        if repo.startswith("file://"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise CharthouseError(f"{chart_file}: {key}: required string, got {data.get(key)!r}")
+    try:
+        parse_version(data["version"])
+    except ValueError as exc:
+        raise CharthouseError(f"{chart_file}: version: {exc}") from exc
+    if data.get("apiVersion") != "v2":
+        raise CharthouseError(
+            f"{chart_file}: apiVersion: expected 'v2', got {data.get('apiVersion')!r}"
+        )
+    deps = data.get("dependencies") or []
+    if not isinstance(deps, list):
+        raise CharthouseError(f"{chart_file}: dependencies: expected a list")
+    local: list[Path] = []
+    for index, dep in enumerate(deps):
+        if not isinstance(dep, dict):
+            raise CharthouseError(f"{chart_file}: dependencies[{index}]: expected a mapping")
+        repo = dep.get("repository", "")
+        if isinstance(repo, str) and repo.startswith("file://"):
             target = (chart_dir / repo.removeprefix("file://")).resolve()
             if not (target / "Chart.yaml").is_file():
                 raise CharthouseError(
-                    f"{chart_file}: dependencies[{index}].repository: {repo} has no Chart.yaml"
+                    f"{chart_file}: dependencies[{index}].repository: no chart at {repo}"
                 )
-            deps.append(target)
+            local.append(target)
     return ChartInfo(
         path=chart_dir,
         name=data["name"],
-        version=str(data["version"]),
+        version=data["version"],
         type=str(data.get("type", "application")),
         kube_version=str(data.get("kubeVersion", "")),
-        file_dependencies=tuple(deps),
+        file_dependencies=tuple(local),
         metadata=data,
     )
 

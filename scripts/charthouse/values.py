@@ -18,6 +18,7 @@ import yaml
 
 from charthouse.charts import ChartInfo, load_chart
 from charthouse.errors import CharthouseError
+from charthouse.yamlfile import read_mapping
 
 Values = dict[str, Any]
 
@@ -32,24 +33,7 @@ class ValuesSource:
 
 def load_values_file(path: Path) -> Values:
     """Parse one values file; a malformed or non-mapping file is a clear error."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError as exc:
-        raise CharthouseError(f"{path}: values file not found") from exc
-    except OSError as exc:
-        raise CharthouseError(f"{path}: cannot read values file: {exc.strerror}") from exc
-    try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise CharthouseError(f"{path}: malformed YAML{where}: {problem}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise CharthouseError(f"{path}: expected a mapping of values, got {type(data).__name__}")
-    return data
+    return read_mapping(path, what="values file", allow_empty=True)
 
 
 def deep_merge(

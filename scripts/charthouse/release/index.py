@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from charthouse import yamlfile
 from charthouse.errors import CharthouseError
 from charthouse.release.versioning import sort_descending
 
@@ -98,13 +99,7 @@ def load(path: Path) -> Index:
     except UnicodeDecodeError as exc:
         raise CharthouseError(f"{path}: not UTF-8 text: {exc.reason}") from exc
     if data is None:  # written by helm or by hand: the general (slower) YAML path
-        try:
-            data = yaml.load(text, Loader=_Loader)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise CharthouseError(f"{path}: invalid YAML{where}: {problem}") from exc
+        data = yamlfile.parse(text, path, loader=_Loader)
     if data is None:
         return Index()
     return from_mapping(data, str(path))

@@ -104,7 +104,7 @@ def test_output_is_deterministic_whatever_the_insertion_order() -> None:
         ("apiVersion: v1\nentries:\n  app:\n  - version: 0.1.0\n", r"entries\.app\[0\]\.digest"),
         ("apiVersion: v1\nentries:\n  app: {}\n", r"entries\.app: expected a list"),
         ("apiVersion: v2\nentries: {}\n", r"apiVersion: expected 'v1'"),
-        ("apiVersion: v1\nentries: [\n", r"invalid YAML \(line \d+\)"),
+        ("apiVersion: v1\nentries: [\n", r"invalid YAML \(line \d+, column \d+\)"),
         ("- a\n- b\n", "expected a mapping at the top level"),
         (
             "apiVersion: v1\nentries:\n  app:\n  - {version: 1.0.0, digest: a}\n"
