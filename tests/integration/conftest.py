@@ -102,16 +102,28 @@ def diagnostics(request: pytest.FixtureRequest, kube: Kube) -> Diagnostics:
 
 @pytest.fixture
 def namespace(
-    request: pytest.FixtureRequest, kube: Kube, diagnostics: Diagnostics
+    request: pytest.FixtureRequest, kube: Kube, diagnostics: Diagnostics, cluster: SessionCluster
 ) -> Iterator[str]:
-    """A fresh namespace enforcing Pod Security ``restricted``; deleted afterwards."""
+    """A fresh namespace enforcing Pod Security ``restricted``; deleted afterwards.
+
+    Releases in it are uninstalled first: deleting the namespace alone would leave
+    their cluster-scoped objects (ClusterRoles, IngressClasses) behind, and the next
+    install of the chart would fail on them.
+    """
     base = request.node.originalname.removeprefix("test_").replace("_", "-")[:40].strip("-")
     name = f"{base}-{secrets.token_hex(3)}"
     kube.create_namespace(name, RESTRICTED)
     diagnostics.namespaces.append(name)
     yield name
-    if not os.environ.get("CHARTHOUSE_KEEP_NAMESPACES"):  # keep them to poke at failures
-        kube.delete("v1", "Namespace", name)
+    if os.environ.get("CHARTHOUSE_KEEP_NAMESPACES"):  # keep them to poke at failures
+        return
+    helm = Helm.for_major(4, cluster.kubeconfig)
+    listing = helm.run(
+        "list", "--namespace", name, "--short", "--deployed", "--failed", "--pending"
+    ).check()
+    for release in listing.stdout.split():
+        helm.uninstall(release, name, wait=False)
+    kube.delete("v1", "Namespace", name)
 
 
 @pytest.fixture(params=HELM_MAJORS, ids=[f"helm{major}" for major in HELM_MAJORS])

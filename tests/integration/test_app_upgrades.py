@@ -97,7 +97,7 @@ def test_hpa_on_then_off(helm: Helm, deploy: Deployer, kube: Kube, namespace: st
         what=f"the HPA to scale the Deployment to {minimum}",
     )
 
-    deploy.upgrade(release)
+    deploy.upgrade(release, set_values=["autoscaling.enabled=false"])
 
     assert kube.items("autoscaling/v2", "HorizontalPodAutoscaler", namespace) == []
     assert _deployment(kube, namespace, "app")["spec"]["replicas"] == replicas_without_hpa
