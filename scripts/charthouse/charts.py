@@ -11,6 +11,7 @@ import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,11 @@ def load_chart(chart: Path | str) -> ChartInfo:
     """Read ``Chart.yaml``, rejecting early what helm would reject later; every
     mistake names the file and the field."""
     chart_dir = resolve_chart_dir(chart)
+    return _load_chart(chart_dir, (chart_dir / "Chart.yaml").stat().st_mtime_ns)
+
+
+@cache
+def _load_chart(chart_dir: Path, mtime_ns: int) -> ChartInfo:
     chart_file = chart_dir / "Chart.yaml"
     data = read_mapping(chart_file, what="Chart.yaml")
     for key in ("name", "version"):

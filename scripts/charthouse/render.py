@@ -23,9 +23,10 @@ from typing import Any, Literal, Protocol
 import yaml
 
 from charthouse import tools, values
-from charthouse.charts import ensure_dependencies, resolve_chart_dir
+from charthouse.charts import ensure_dependencies, load_chart, resolve_chart_dir
 from charthouse.errors import CharthouseError
 from charthouse.proc import run
+from charthouse.sdkchart import schema_free_copy
 
 SUPPORTED_KUBE_VERSIONS: tuple[str, ...] = tuple(f"1.{minor}.0" for minor in range(31, 38))
 DEFAULT_KUBE_VERSION = SUPPORTED_KUBE_VERSIONS[-1]
@@ -110,6 +111,9 @@ class SdkRenderer:
     The SDK's public ``render()`` has no Kubernetes-version or API-versions option,
     but its native ``helm_render`` accepts ``kube_version`` and ``api_versions``
     (as ``helm lint`` does); the engine-equivalence test keeps us honest about it.
+    Values are validated against the charts' schemas here, with validators compiled
+    once, and a schema-free copy of the chart is rendered (:mod:`charthouse.sdkchart`
+    says why); invalid values raise :class:`RenderError` naming the file and field.
     """
 
     name = "sdk"
@@ -119,17 +123,36 @@ class SdkRenderer:
 
         self._sdk = helm_python
         self._helm = tools.ensure_tool("helm4")  # only for building dependencies
+        self._handles: dict[Path, Any] = {}
+
+    def _chart_handle(self, chart: Path) -> Any:
+        """A loaded chart, reused only when no dependency is conditional: helm prunes
+        disabled dependencies from the loaded chart in place."""
+        info = load_chart(chart)
+        copy = schema_free_copy(chart)
+        conditional = any(
+            isinstance(dep, dict) and (dep.get("condition") or dep.get("tags"))
+            for dep in info.metadata.get("dependencies") or []
+        )
+        if conditional:
+            return self._sdk.Chart.load(copy)
+        if chart not in self._handles:
+            self._handles[chart] = self._sdk.Chart.load(copy)
+        return self._handles[chart]
 
     def render(self, request: RenderRequest) -> str:
         from helm_python import _native
 
         ensure_dependencies(request.chart, self._helm)
+        layers = values.sources(request.values_files, request.values, request.set_values)
+        problems = values.schema_errors(load_chart(request.chart), layers)
+        if problems:
+            raise RenderError(
+                f"{request.chart}: values don't meet the schema:\n" + "\n".join(problems)
+            )
         merged: dict[str, Any] = {}
-        for layer in values.sources(request.values_files, request.values, request.set_values):
+        for layer in layers:
             merged = values.deep_merge(merged, layer.values, keep_null=True)
-        # Loaded afresh per render: helm prunes disabled dependencies from the loaded
-        # chart in place, so a cached chart would lose subcharts for later renders.
-        chart = self._sdk.Chart.load(request.chart)
         options: dict[str, Any] = {
             "name": request.release,
             "namespace": request.namespace,
@@ -140,7 +163,10 @@ class SdkRenderer:
             options["api_versions"] = list(request.api_versions)
         try:
             rendered = _native.call_string(
-                "helm_render", chart._raw(), json.dumps(merged), json.dumps(options)
+                "helm_render",
+                self._chart_handle(request.chart)._raw(),
+                json.dumps(merged),
+                json.dumps(options),
             )
         except self._sdk.HelmError as exc:
             raise RenderError(f"{request.chart}: {exc}") from exc

@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 import yaml
 
 from charthouse.charts import ChartInfo, load_chart
 from charthouse.errors import CharthouseError
+from charthouse.kubeschema import ValidateFn, compile_schema
 from charthouse.yamlfile import read_mapping
 
 Values = dict[str, Any]
@@ -144,7 +147,8 @@ def schema_errors(chart: ChartInfo, layers: Sequence[ValuesSource]) -> list[str]
             for layer in layers
             if isinstance(layer.values.get(alias), Mapping) or "global" in layer.values
         ]
-        parent_defaults = load_values_file(chart.path / "values.yaml")
+        parent_file = chart.path / "values.yaml"
+        parent_defaults = _defaults(parent_file, parent_file.stat().st_mtime_ns)
         defaults_layer = ValuesSource(
             str(chart.path / "values.yaml"), _section(parent_defaults, alias)
         )
@@ -166,20 +170,39 @@ def _section(values: Mapping[str, Any], alias: str) -> Values:
     return section
 
 
+@cache
+def _schema(schema_file: Path, mtime_ns: int) -> tuple[dict[str, Any], ValidateFn]:
+    """The parsed schema and its compiled (fast) validator; mtime keys the cache."""
+    try:
+        schema: dict[str, Any] = json.loads(schema_file.read_text())
+    except json.JSONDecodeError as exc:
+        raise CharthouseError(f"{schema_file}: invalid JSON: {exc}") from exc
+    return schema, compile_schema(schema)
+
+
+@cache
+def _defaults(values_file: Path, mtime_ns: int) -> Values:
+    return load_values_file(values_file)
+
+
 def _check(chart: ChartInfo, layers: Sequence[ValuesSource], prefix: tuple[str, ...]) -> list[str]:
     schema_file = chart.path / "values.schema.json"
     if not schema_file.is_file():
         return []
-    try:
-        schema = json.loads(schema_file.read_text())
-    except json.JSONDecodeError as exc:
-        raise CharthouseError(f"{schema_file}: invalid JSON: {exc}") from exc
+    schema, fast_validate = _schema(schema_file, schema_file.stat().st_mtime_ns)
+    values_file = chart.path / "values.yaml"
     defaults = ValuesSource(
-        str(chart.path / "values.yaml"), load_values_file(chart.path / "values.yaml")
+        str(values_file), _defaults(values_file, values_file.stat().st_mtime_ns)
     )
     merged: Values = {}
     for layer in [defaults, *layers]:
         merged = deep_merge(merged, layer.values)
+    try:
+        fast_validate(merged)
+    except fastjsonschema.JsonSchemaValueException:
+        pass  # invalid: collect every error, with paths, from the reference validator below
+    else:
+        return []
     validator = jsonschema.Draft7Validator(schema)
     messages = []
     for error in sorted(validator.iter_errors(merged), key=lambda e: list(e.absolute_path)):
