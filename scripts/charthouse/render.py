@@ -161,10 +161,11 @@ class SdkRenderer:
         }
         if request.api_versions:
             options["api_versions"] = list(request.api_versions)
+        chart = self._chart_handle(request.chart)  # keep a reference: GC frees the handle
         try:
             rendered = _native.call_string(
                 "helm_render",
-                self._chart_handle(request.chart)._raw(),
+                chart._raw(),
                 json.dumps(merged),
                 json.dumps(options),
             )

@@ -112,6 +112,12 @@ def render_error(chart: str, values: Mapping[str, Any] | None = None, **kwargs: 
     pytest.fail(f"rendering {chart} with {values or kwargs} succeeded but should have failed")
 
 
+def names_field(message: str, dotted: str) -> bool:
+    """Whether an error names ``dotted`` (``a.b``), as we print it or as helm's JSON
+    pointer (``/a/b``): the binary and the SDK engines word schema errors differently."""
+    return dotted in message or "/" + dotted.replace(".", "/") in message
+
+
 @dataclass(frozen=True)
 class ScenarioCase:
     chart: ChartInfo
