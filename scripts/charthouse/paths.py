@@ -9,7 +9,7 @@ REPO_ROOT: Path = Path(__file__).resolve().parents[2]
 CHARTS_DIR: Path = REPO_ROOT / "charts"
 CI_DIR: Path = REPO_ROOT / "ci"
 DIST_DIR: Path = REPO_ROOT / "dist"
-TOOLS_FILE: Path = CI_DIR / "tools.yaml"
+TOOLS_FILE: Path = Path(os.environ.get("CHARTHOUSE_TOOLS_FILE") or CI_DIR / "tools.yaml")
 
 
 def cache_home() -> Path:
