@@ -65,21 +65,40 @@ def _provider_name() -> str:
     return os.environ.get("CHARTHOUSE_TEST_PROVIDER", "auto")
 
 
+def _owner_marker() -> Path:
+    """Names the pytest process that started the cluster, so that process stops it."""
+    return providers.state_dir().with_name(f".{providers.DEFAULT_NAME}.started-by-tests")
+
+
 @pytest.fixture(scope="session")
 def cluster(request: pytest.FixtureRequest) -> Iterator[SessionCluster]:
     provider = providers.get(_provider_name())
+    under_xdist = hasattr(request.config, "workerinput")
     lock_path = providers.state_dir().with_name(f".{providers.DEFAULT_NAME}.session.lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("w") as lock:  # xdist workers share one cluster
         fcntl.flock(lock, fcntl.LOCK_EX)
         already_running = provider.status().running
         kubeconfig = provider.up()
+        if not already_running and under_xdist:
+            # Workers come and go; the controller (our parent) stops it at session end.
+            _owner_marker().write_text(f"{os.getppid()}\n")
         for bundle in CRD_BUNDLES:
             gateway_crds.install(kubeconfig, bundle)
     yield SessionCluster(provider.name, kubeconfig)
-    under_xdist = hasattr(request.config, "workerinput")
     if not already_running and not under_xdist and not os.environ.get("CHARTHOUSE_KEEP_CLUSTER"):
         provider.down()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under xdist, stop the cluster a worker started for this run (see ``cluster``)."""
+    marker = _owner_marker()
+    if hasattr(session.config, "workerinput") or not marker.exists():
+        return
+    if marker.read_text().strip() == str(os.getpid()):
+        marker.unlink()
+        if not os.environ.get("CHARTHOUSE_KEEP_CLUSTER"):
+            providers.get(_provider_name()).down()
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .helm import Helm, HelmResult
 from .kube import Kube, Obj
+
+# Charts that create a cluster-scoped object with a fixed name (the ingress chart's
+# IngressClass; the stack contains it): two releases at once would fight over it,
+# so under xdist (`--dist loadgroup`) their tests run one after the other.
+OWNS_FIXED_CLUSTER_OBJECTS = frozenset({"ingress", "stack"})
+
+
+def chart_param(chart: str, *values: object, id: str) -> Any:
+    """``pytest.param`` for a test of ``chart``, serialised when the chart needs it."""
+    marks = (
+        [pytest.mark.xdist_group("fixed-cluster-objects")]
+        if chart in OWNS_FIXED_CLUSTER_OBJECTS
+        else []
+    )
+    return pytest.param(chart, *values, id=id, marks=marks)
 
 
 @dataclass

@@ -111,7 +111,7 @@ def test_pod_security_restricted_is_enforced(kube: Kube, namespace: str) -> None
             )
         )
     assert rejected.value.status == 403
-    message = json.loads(rejected.value.body)["message"]
+    message = json.loads(str(rejected.value.body))["message"]
     assert 'violates PodSecurity "restricted:latest"' in message
     assert "runAsUser=0" in message
 

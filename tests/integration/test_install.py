@@ -16,7 +16,7 @@ import pytest
 
 from charthouse.charts import all_charts
 
-from .harness import Deployer
+from .harness import Deployer, chart_param
 from .helm import Helm
 
 pytestmark = pytest.mark.integration
@@ -27,8 +27,8 @@ def _scenarios() -> list[object]:
     for chart in all_charts():
         files = chart.scenarios()
         if not any(path.name == "default-values.yaml" for path in files):
-            params.append(pytest.param(chart.name, None, id=f"{chart.name}:defaults"))
-        params += [pytest.param(chart.name, path, id=f"{chart.name}:{path.name}") for path in files]
+            params.append(chart_param(chart.name, None, id=f"{chart.name}:defaults"))
+        params += [chart_param(chart.name, path, id=f"{chart.name}:{path.name}") for path in files]
     return params
 
 

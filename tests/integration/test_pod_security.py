@@ -13,6 +13,7 @@ import pytest
 
 from charthouse.charts import all_charts
 
+from .harness import chart_param
 from .helm import Helm
 from .kube import Kube, eventually
 
@@ -21,7 +22,9 @@ pytestmark = pytest.mark.integration
 VIOLATION = 'violates PodSecurity "restricted:latest"'
 
 
-@pytest.mark.parametrize("chart", [c.name for c in all_charts() if c.name != "stack"])
+@pytest.mark.parametrize(
+    "chart", [chart_param(c.name, id=c.name) for c in all_charts() if c.name != "stack"]
+)
 def test_running_as_root_is_rejected(chart: str, helm: Helm, kube: Kube, namespace: str) -> None:
     result = helm.install_or_upgrade(
         "install",

@@ -20,7 +20,7 @@ import yaml
 from charthouse import paths
 from charthouse.charts import all_charts, load_chart
 
-from .harness import Deployer
+from .harness import Deployer, chart_param
 from .helm import Helm
 
 pytestmark = pytest.mark.integration
@@ -77,7 +77,7 @@ def _from_tag(chart: str, current: str, workdir: Path) -> Path | None:
     return workdir / "charts" / chart
 
 
-@pytest.mark.parametrize("chart", [c.name for c in all_charts()])
+@pytest.mark.parametrize("chart", [chart_param(c.name, id=c.name) for c in all_charts()])
 def test_upgrade_from_previous_release_then_rollback(
     chart: str, helm: Helm, deploy: Deployer, tmp_path: Path
 ) -> None:

@@ -10,7 +10,7 @@ from .harness import Deployer
 from .helm import Helm
 from .kube import Kube
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("fixed-cluster-objects")]
 
 
 @pytest.fixture

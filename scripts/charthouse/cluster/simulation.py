@@ -192,8 +192,6 @@ _RUNNING = _key(".status.phase", "In", "Running")
 def stages() -> list[dict[str, Any]]:
     """The kwok stage objects, documented in this module's docstring."""
     ready = '.status.conditions.[] | select( .type == "Ready" ) | .status'
-    # A short pause keeps "Running" observable, as with a real short-lived container.
-    complete_delay_ms = 500
     return [
         _stage(
             "node-initialize",
@@ -217,7 +215,6 @@ def stages() -> list[dict[str, Any]]:
             "Pod",
             [_NOT_DELETED, _RUNNING, _key(".metadata.ownerReferences.[].kind", "In", "Job")],
             {"statusTemplate": _POD_SUCCEEDED_STATUS},
-            delay_ms=complete_delay_ms,
         ),
         _stage(
             "pod-complete-helm-test",
@@ -228,7 +225,6 @@ def stages() -> list[dict[str, Any]]:
                 _key('.metadata.annotations["helm.sh/hook"]', "In", *HELM_TEST_HOOKS),
             ],
             {"statusTemplate": _POD_SUCCEEDED_STATUS},
-            delay_ms=complete_delay_ms,
         ),
         _stage(
             "pod-delete",
