@@ -236,7 +236,7 @@ Usage: {{- include "database.validateImmutable" . }}
 {{- end -}}
 {{- $wantTemplate := and .Values.persistence.enabled (not .Values.persistence.existingClaim) -}}
 {{- if ne (not (not $old)) (not (not $wantTemplate)) -}}
-{{- fail (printf "persistence: this change would %s the volumeClaimTemplate of StatefulSet %s/%s, which Kubernetes forbids, and would switch the database to %s. Keep persistence.enabled and persistence.existingClaim as installed. To move the data: back up (backup.enabled or pg_dump), install a new release with the new storage settings and restore into it (README: Migrating storage)." (ternary "add" "remove" (not (not $wantTemplate))) $ns $name (ternary "a new empty volume" "a different volume" (not (not $wantTemplate)))) -}}
+{{- fail (printf "persistence: this change would %s the volumeClaimTemplate of StatefulSet %s/%s, which Kubernetes forbids, and would switch the database to %s. Keep persistence.enabled and persistence.existingClaim as installed. To move the data: back up (backup.enabled or pg_dump), install a new release with the new storage settings and restore into it (README: Migrating storage)." (ternary "add" "remove" (not (not $wantTemplate))) $ns $name (ternary "a new empty volume" (ternary "the existing claim" "an emptyDir (data lost with the pod)" (not (not .Values.persistence.enabled))) (not (not $wantTemplate)))) -}}
 {{- end -}}
 {{- if $old -}}
 {{- $oldSize := $old.spec.resources.requests.storage | toString -}}
@@ -247,7 +247,8 @@ Usage: {{- include "database.validateImmutable" . }}
 {{- $oldClass := $old.spec.storageClassName | default "" -}}
 {{- $newClass := (include "common.storage.class" (dict "persistence" .Values.persistence "global" .Values.global) | fromYaml).storageClassName | default "" -}}
 {{- if ne $oldClass $newClass -}}
-{{- fail (printf "persistence.storageClass: StatefulSet %s/%s stores its data on StorageClass %q; a volume cannot change class, and volumeClaimTemplates are immutable. Keep persistence.storageClass (and global.storageClass) at %q. To move the data to %q: back up, install a new release with the new class and restore into it (README: Migrating storage)." $ns $name $oldClass $oldClass $newClass) -}}
+{{- $describe := dict "old" (ternary "no class (the cluster default)" (printf "StorageClass %q" $oldClass) (eq $oldClass "")) "new" (ternary "the cluster default" (printf "%q" $newClass) (eq $newClass "")) -}}
+{{- fail (printf "persistence.storageClass: StatefulSet %s/%s was installed with %s; a volume cannot change class, and volumeClaimTemplates are immutable. Keep persistence.storageClass and global.storageClass as installed. To move the data to %s: back up, install a new release with the new class and restore into it (README: Migrating storage)." $ns $name $describe.old $describe.new) -}}
 {{- end -}}
 {{- $oldModes := $old.spec.accessModes | default list | sortAlpha | join "," -}}
 {{- $newModes := .Values.persistence.accessModes | sortAlpha | join "," -}}
