@@ -109,9 +109,11 @@ Usage: {{ $workloads := (include "app.workloads" . | fromYaml).items }}
 {{/*
 app.env: the container's env list, or nothing. Sources in order: config.env
 (from the ConfigMap), secrets.env (from the Secret), env, extraEnv (templates
-allowed, so an umbrella can name "{{ .Release.Name }}-database"). A name set
-twice fails the render: Kubernetes silently keeps the last one, and server-side
-apply (Helm 4) rejects duplicate list keys outright.
+allowed, so an umbrella can name "{{ .Release.Name }}-database"). Within extraEnv
+a later entry replaces an earlier one of the same name (Kubernetes' own "last
+wins", made explicit: a schema cannot see duplicates inside a list, and
+server-side apply (Helm 4) rejects duplicate list keys). A name set by two
+different sources fails the render naming both: that is a conflict, not an edit.
 Usage: {{- include "app.env" . | nindent 10 }}
 */}}
 {{- define "app.env" -}}
@@ -138,8 +140,14 @@ Usage: {{- include "app.env" . | nindent 10 }}
 {{- if .Values.extraEnv -}}
 {{- $extraEnv = include "common.tplvalues.render" (dict "value" .Values.extraEnv "context" $) | fromYamlArray -}}
 {{- end -}}
+{{- $lastIndex := dict -}}
 {{- range $i, $var := $extraEnv -}}
+{{- $_ := set $lastIndex (toString $var.name) $i -}}
+{{- end -}}
+{{- range $i, $var := $extraEnv -}}
+{{- if eq (get $lastIndex (toString $var.name)) $i -}}
 {{- $entries = append $entries (dict "source" (printf "extraEnv[%d]" $i) "var" $var) -}}
+{{- end -}}
 {{- end -}}
 {{- $vars := list -}}
 {{- range $entries -}}
