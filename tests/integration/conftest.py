@@ -25,7 +25,7 @@ import pytest
 from charthouse.cluster import gateway_crds
 from charthouse.cluster import provider as providers
 
-from .harness import Deployer, Diagnostics
+from .harness import EXCLUSIVE, Deployer, Diagnostics
 from .helm import Helm
 from .kube import Kube
 
@@ -59,6 +59,31 @@ def pytest_runtest_makereport(
         for title, text in diagnostics.render():
             report.sections.append((title, text))
     return report
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{EXCLUSIVE}: the test's chart owns fixed-name cluster-scoped objects; such tests "
+        "never run at the same time (pytest-xdist workers take a lock)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _exclusive_cluster_objects(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Serialise marked tests across xdist workers; autouse, so it outlives the namespace
+    fixture and the lock is held until the release is uninstalled."""
+    if request.node.get_closest_marker(EXCLUSIVE) is None:
+        yield
+        return
+    lock_path = providers.state_dir().with_name(f".{providers.DEFAULT_NAME}.exclusive.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _provider_name() -> str:

@@ -14,17 +14,14 @@ from .kube import Kube, Obj
 
 # Charts that create a cluster-scoped object with a fixed name (the ingress chart's
 # IngressClass; the stack contains it): two releases at once would fight over it,
-# so under xdist (`--dist loadgroup`) their tests run one after the other.
+# so with pytest-xdist their tests take a cluster-wide lock (see conftest).
 OWNS_FIXED_CLUSTER_OBJECTS = frozenset({"ingress", "stack"})
+EXCLUSIVE = "exclusive_cluster_objects"
 
 
 def chart_param(chart: str, *values: object, id: str) -> Any:
-    """``pytest.param`` for a test of ``chart``, serialised when the chart needs it."""
-    marks = (
-        [pytest.mark.xdist_group("fixed-cluster-objects")]
-        if chart in OWNS_FIXED_CLUSTER_OBJECTS
-        else []
-    )
+    """``pytest.param`` for a test of ``chart``, marked exclusive when the chart needs it."""
+    marks = [getattr(pytest.mark, EXCLUSIVE)] if chart in OWNS_FIXED_CLUSTER_OBJECTS else []
     return pytest.param(chart, *values, id=id, marks=marks)
 
 

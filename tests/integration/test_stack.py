@@ -10,7 +10,7 @@ from .harness import Deployer
 from .helm import Helm
 from .kube import Kube
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("fixed-cluster-objects")]
+pytestmark = [pytest.mark.integration, pytest.mark.exclusive_cluster_objects]
 
 
 @pytest.fixture
