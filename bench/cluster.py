@@ -14,7 +14,6 @@ Absolute wall-clock times on this machine; the goals are absolute too.
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import subprocess
 import sys
@@ -96,18 +95,12 @@ def bench_suite() -> None:
             sys.executable,
             "-m",
             "pytest",
-            "-m",
-            "integration",
-            "-q",
-            "-p",
-            "no:randomly",
-            "tests/integration",
+            *SUITE_ARGS,
         ],
         cwd=paths.REPO_ROOT,
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "CHARTHOUSE_KEEP_CLUSTER": "1"},
     )
     elapsed = time.perf_counter() - started
     summary = (result.stdout.strip().splitlines() or ["(no output)"])[-1]
