@@ -19,26 +19,45 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--provider", choices=provider.PROVIDERS, default="auto",
-                        help="where the cluster comes from (default: auto)")
-    common.add_argument("--kubeconfig", type=Path, default=None,
-                        help="use this existing cluster (implies --provider existing under auto)")
-    common.add_argument("--name", default=provider.DEFAULT_NAME,
-                        help="cluster name; state lives in $CHARTHOUSE_HOME/cluster/<name>")
+    common.add_argument(
+        "--provider",
+        choices=provider.PROVIDERS,
+        default="auto",
+        help="where the cluster comes from (default: auto)",
+    )
+    common.add_argument(
+        "--kubeconfig",
+        type=Path,
+        default=None,
+        help="use this existing cluster (implies --provider existing under auto)",
+    )
+    common.add_argument(
+        "--name",
+        default=provider.DEFAULT_NAME,
+        help="cluster name; state lives in $CHARTHOUSE_HOME/cluster/<name>",
+    )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     up = actions.add_parser("up", parents=[common], help="start the cluster (reused if running)")
-    up.add_argument("--gateway-crds", action="store_true",
-                    help="also install the Gateway API CRDs pinned in ci/tools.yaml")
+    up.add_argument(
+        "--gateway-crds",
+        action="store_true",
+        help="also install the Gateway API CRDs pinned in ci/tools.yaml",
+    )
     up.set_defaults(func=_up)
-    actions.add_parser("down", parents=[common], help="stop it; nothing keeps running"
-                       ).set_defaults(func=_down)
-    actions.add_parser("status", parents=[common], help="show components and problems"
-                       ).set_defaults(func=_status)
-    actions.add_parser("kubeconfig", parents=[common], help="print the kubeconfig path"
-                       ).set_defaults(func=_kubeconfig)
-    actions.add_parser("gateway-crds", parents=[common],
-                       help="install the pinned Gateway API CRDs into the running cluster"
-                       ).set_defaults(func=_gateway_crds)
+    actions.add_parser(
+        "down", parents=[common], help="stop it; nothing keeps running"
+    ).set_defaults(func=_down)
+    actions.add_parser(
+        "status", parents=[common], help="show components and problems"
+    ).set_defaults(func=_status)
+    actions.add_parser(
+        "kubeconfig", parents=[common], help="print the kubeconfig path"
+    ).set_defaults(func=_kubeconfig)
+    actions.add_parser(
+        "gateway-crds",
+        parents=[common],
+        help="install the pinned Gateway API CRDs into the running cluster",
+    ).set_defaults(func=_gateway_crds)
 
 
 def _get(args: argparse.Namespace) -> provider.Provider:
@@ -53,8 +72,10 @@ def _up(args: argparse.Namespace) -> int:
     if args.gateway_crds:
         from charthouse.cluster import gateway_crds
 
-        print(f"installed {len(gateway_crds.install(kubeconfig))} Gateway API objects",
-              file=sys.stderr)
+        print(
+            f"installed {len(gateway_crds.install(kubeconfig))} Gateway API objects",
+            file=sys.stderr,
+        )
     print(f"export KUBECONFIG={kubeconfig}")
     return 0
 
