@@ -91,6 +91,12 @@ def docker_usable() -> bool:
         return False
 
 
+def kind_available() -> bool:
+    """``kind`` on PATH or already built from the pin into $CHARTHOUSE_HOME/bin."""
+    search = os.pathsep.join([str(paths.BIN_DIR), os.environ.get("PATH", "")])
+    return shutil.which("kind", path=search) is not None
+
+
 def _recorded(directory: Path) -> str | None:
     """The provider a previous ``up`` used for this cluster directory, if any."""
     try:
@@ -113,7 +119,7 @@ def choose(requested: str, *, kubeconfig: Path | None, directory: Path) -> str:
     recorded = _recorded(directory)
     if recorded is not None:
         return recorded
-    if docker_usable() and shutil.which("kind"):
+    if docker_usable() and kind_available():
         return "kind"
     return "embedded"
 

@@ -24,8 +24,20 @@ def test_auto_is_embedded_without_docker(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_auto_is_kind_with_docker_and_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(provider, "docker_usable", lambda: True)
-    monkeypatch.setattr("shutil.which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(provider, "kind_available", lambda: True)
     assert provider.choose("auto", kubeconfig=None, directory=tmp_path) == "kind"
+
+
+def test_kind_built_from_the_pin_counts_as_available(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr("charthouse.paths.BIN_DIR", tmp_path)
+    assert not provider.kind_available()
+    kind = tmp_path / "kind"
+    kind.write_text("#!/bin/sh\n")
+    kind.chmod(0o755)
+    assert provider.kind_available()
 
 
 def test_explicit_kubeconfig_means_existing(tmp_path: Path) -> None:
