@@ -29,7 +29,7 @@ spec:
   {{- with $v.priorityClassName }}
   priorityClassName: {{ . | quote }}
   {{- end }}
-  terminationGracePeriodSeconds: {{ $v.controller.terminationGracePeriodSeconds }}
+  terminationGracePeriodSeconds: {{ int $v.controller.terminationGracePeriodSeconds }}
   securityContext:
     {{- include "common.security.podSecurityContext" (dict "override" $v.podSecurityContext "context" $) | nindent 4 }}
   containers:
