@@ -806,3 +806,47 @@ def test_init_container_cannot_weaken_the_security_context(render: RenderFn) -> 
 def test_umbrella_condition_key_is_accepted(render: RenderFn) -> None:
     """An umbrella's `condition: app.enabled` passes `enabled` down; the strict schema allows it."""
     assert render(CHART, {"enabled": True}).names("Deployment") == ["rel-app"]
+
+
+# -- refused by the schema (found by the schema fuzz test) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"securityContext": {"privileged": True}}, "securityContext.privileged"),
+        ({"securityContext": {"allowPrivilegeEscalation": True}}, "allowPrivilegeEscalation"),
+        ({"securityContext": {"runAsUser": 0}}, "securityContext.runAsUser"),
+        ({"securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}, "capabilities.add"),
+        ({"securityContext": {"capabilities": {"drop": []}}}, "capabilities.drop"),
+        ({"podSecurityContext": {"runAsNonRoot": False}}, "podSecurityContext.runAsNonRoot"),
+        ({"securityContext": {"readOnlyRootFilesystem": False}}, "podAnnotations"),
+        ({"podDisruptionBudget": {"minAvailable": 1}}, "podDisruptionBudget"),
+        ({"extraObjects": ["kind: ConfigMap"]}, "extraObjects[0]"),
+    ],
+)
+def test_schema_refuses_insecure_or_unrenderable_values(
+    render_error: RenderErrorFn, values: dict[str, Any], field: str
+) -> None:
+    """Python-side validation (SDK engine) names the field as a dotted path."""
+    message = render_error(CHART, values, engine="sdk")
+    assert field in message, message
+
+
+def test_writable_root_fs_with_its_reason_renders(render: RenderFn) -> None:
+    reason = "charthouse.dev/writable-root-fs"
+    manifests = render(
+        CHART,
+        {"securityContext": {"readOnlyRootFilesystem": False}, "podAnnotations": {reason: "cache"}},
+    )
+    deployment = manifests.get("Deployment", "rel-app")
+    assert container(deployment)["securityContext"]["readOnlyRootFilesystem"] is False
+    assert deployment["spec"]["template"]["metadata"]["annotations"][reason] == "cache"
+
+
+def test_later_extra_env_entry_replaces_an_earlier_one(render: RenderFn) -> None:
+    extra_env = [{"name": "A", "value": "1"}, {"name": "B"}, {"name": "A", "value": "2"}]
+    manifests = render(CHART, {"extraEnv": extra_env})
+    names = [e["name"] for e in container(manifests.get("Deployment", "rel-app"))["env"]]
+    assert names == ["B", "A"]
+    assert env_of(manifests.get("Deployment", "rel-app"))["A"]["value"] == "2"

@@ -548,3 +548,21 @@ def test_render_is_deterministic() -> None:
     first = objects("binary")
     assert objects("binary") == first
     assert objects("auto") == first
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"securityContext": {"privileged": True}}, "securityContext.privileged"),
+        ({"podSecurityContext": {"runAsUser": 0}}, "podSecurityContext.runAsUser"),
+        ({"securityContext": {"readOnlyRootFilesystem": False}}, "podAnnotations"),
+        ({"autoscaling": {"enabled": True, "metrics": [{}]}}, "autoscaling.metrics[0]"),
+        ({"gateway": {"https": {"enabled": True}}}, "gateway.https"),
+    ],
+)
+def test_schema_refuses_insecure_or_unrenderable_values(
+    render_error: RenderErrorFn, values: dict[str, Any], field: str
+) -> None:
+    """Found by the schema fuzz test: refused up front, naming the field."""
+    message = render_error(CHART, values, engine="sdk")
+    assert field in message, message
