@@ -23,7 +23,7 @@ from typing import Any, Literal, Protocol
 import yaml
 
 from charthouse import tools, values
-from charthouse.charts import ensure_dependencies, load_chart, resolve_chart_dir
+from charthouse.charts import ChartInfo, ensure_dependencies, load_chart, resolve_chart_dir
 from charthouse.errors import CharthouseError
 from charthouse.proc import run
 from charthouse.sdkchart import schema_free_copy
@@ -123,22 +123,18 @@ class SdkRenderer:
 
         self._sdk = helm_python
         self._helm = tools.ensure_tool("helm4")  # only for building dependencies
-        self._handles: dict[Path, Any] = {}
+        self._handles: dict[tuple[Path, tuple[Any, ...]], Any] = {}
 
-    def _chart_handle(self, chart: Path) -> Any:
-        """A loaded chart, reused only when no dependency is conditional: helm prunes
-        disabled dependencies from the loaded chart in place."""
-        info = load_chart(chart)
-        copy = schema_free_copy(chart)
-        conditional = any(
-            isinstance(dep, dict) and (dep.get("condition") or dep.get("tags"))
-            for dep in info.metadata.get("dependencies") or []
-        )
-        if conditional:
-            return self._sdk.Chart.load(copy)
-        if chart not in self._handles:
-            self._handles[chart] = self._sdk.Chart.load(copy)
-        return self._handles[chart]
+    def _chart_handle(self, chart: Path, user_values: Mapping[str, Any]) -> Any:
+        """A loaded chart, reused across renders that enable the same dependencies:
+        helm prunes disabled dependencies from the loaded chart in place, so the
+        cache key is the value of every dependency condition."""
+        key = _conditions_key(load_chart(chart), user_values)
+        if key is None:  # tags: too dynamic to key on; load afresh
+            return self._sdk.Chart.load(schema_free_copy(chart))
+        if (chart, key) not in self._handles:
+            self._handles[(chart, key)] = self._sdk.Chart.load(schema_free_copy(chart))
+        return self._handles[(chart, key)]
 
     def render(self, request: RenderRequest) -> str:
         from helm_python import _native
@@ -161,7 +157,8 @@ class SdkRenderer:
         }
         if request.api_versions:
             options["api_versions"] = list(request.api_versions)
-        chart = self._chart_handle(request.chart)  # keep a reference: GC frees the handle
+        # keep a reference while rendering: garbage collection frees the native handle
+        chart = self._chart_handle(request.chart, merged)
         try:
             rendered = _native.call_string(
                 "helm_render",
@@ -173,6 +170,22 @@ class SdkRenderer:
             raise RenderError(f"{request.chart}: {exc}") from exc
         manifests: dict[str, str] = json.loads(rendered)
         return _join_like_helm(manifests)
+
+
+def _conditions_key(info: ChartInfo, user_values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The value of each dependency's ``condition`` paths (defaults + user values)."""
+    deps = [d for d in info.metadata.get("dependencies") or [] if isinstance(d, dict)]
+    if any(d.get("tags") for d in deps):
+        return None
+    merged = values.deep_merge(values.chart_defaults(info), user_values)
+    key: list[Any] = []
+    for dep in deps:
+        for condition in str(dep.get("condition") or "").split(","):
+            node: Any = merged
+            for part in condition.strip().split(".") if condition.strip() else []:
+                node = node.get(part) if isinstance(node, Mapping) else None
+            key.append(node if isinstance(node, bool) else None)
+    return tuple(key)
 
 
 def _join_like_helm(manifests: Mapping[str, str]) -> str:

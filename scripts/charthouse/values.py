@@ -185,6 +185,15 @@ def _defaults(values_file: Path, mtime_ns: int) -> Values:
     return load_values_file(values_file)
 
 
+def chart_defaults(chart: ChartInfo) -> Values:
+    """The chart's own ``values.yaml`` (parsed once per process and file version).
+    Callers must not mutate the result."""
+    values_file = chart.path / "values.yaml"
+    if not values_file.is_file():
+        return {}
+    return _defaults(values_file, values_file.stat().st_mtime_ns)
+
+
 def _check(chart: ChartInfo, layers: Sequence[ValuesSource], prefix: tuple[str, ...]) -> list[str]:
     schema_file = chart.path / "values.schema.json"
     if not schema_file.is_file():

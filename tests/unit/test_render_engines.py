@@ -95,3 +95,20 @@ def test_sdk_and_binary_render_identical_objects(case: ScenarioCase, kube_versio
     sdk_view = _apply_mask(sdk_view, ref_mask)
     for key in sdk_view:
         assert sdk_view[key] == ref_view[key], f"{key} differs between sdk and helm4 binary"
+
+
+def test_sdk_keeps_subcharts_after_a_render_that_disabled_one() -> None:
+    """helm prunes disabled dependencies from a loaded chart in place; the SDK
+    renderer must not let one render's pruning leak into the next."""
+    from charthouse import render as rendering
+
+    def deployments(text: str) -> set[str]:
+        return {o["metadata"]["name"] for o in Manifests.parse(text).of_kind("Deployment")}
+
+    with_app = deployments(rendering.render("stack", engine="binary"))
+    without_app = deployments(
+        rendering.render("stack", values_inline={"app": {"enabled": False}}, engine="sdk")
+    )
+    again = deployments(rendering.render("stack", engine="sdk"))
+    assert without_app < with_app
+    assert again == with_app
