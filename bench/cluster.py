@@ -103,7 +103,11 @@ def bench_suite() -> None:
         check=False,
     )
     elapsed = time.perf_counter() - started
-    summary = (result.stdout.strip().splitlines() or ["(no output)"])[-1]
+    lines = result.stdout.strip().splitlines() or ["(no output)"]
+    summary = lines[-1]
+    for line in lines:
+        if line.startswith(("FAILED", "ERROR")):
+            print(f"  {line}")
     verdict = "ok" if elapsed <= SUITE_GOAL_S else "OVER GOAL"
     print(
         f"integration suite: {elapsed:.0f} s ({summary}; goal <= {SUITE_GOAL_S:.0f} s: {verdict})"
