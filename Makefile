@@ -15,6 +15,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(TOOLS_BIN):$(PATH)
 CH := $(VENV)/bin/charthouse
 STAMP := .make/venv-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
 PYTEST_WORKERS ?= auto
+# Integration tests mostly wait on the API server, so more workers than cores pay off.
+INTEGRATION_WORKERS ?= 4
 
 .PHONY: help setup tools lint test test-unit test-integration release serve \
         cluster-up cluster-down bench fuzz validate docs clean
@@ -59,7 +61,7 @@ test-unit: tools-core ## offline render/validate/policy tests
 	pytest -m "not integration" -n $(PYTEST_WORKERS) tests
 
 test-integration: setup ## install/upgrade/test every chart on a real API server
-	pytest -m integration -p no:randomly tests/integration
+	pytest -m integration -n $(INTEGRATION_WORKERS) -p no:randomly tests/integration
 
 release: tools-core ## version, package, sign, index changed charts into dist/repo
 	$(CH) release
