@@ -45,9 +45,7 @@ def test_unknown_chart_path() -> None:
 
 def test_malformed_values_yaml_names_file_and_line(tmp_path: Path) -> None:
     bad = write(tmp_path, "bad.yaml", "image:\n  tag: [unclosed\n")
-    assert_clean_error(
-        charthouse("render", APP, "-f", str(bad)), str(bad), "invalid YAML", "line"
-    )
+    assert_clean_error(charthouse("render", APP, "-f", str(bad)), str(bad), "invalid YAML", "line")
 
 
 def test_missing_values_file(tmp_path: Path) -> None:
