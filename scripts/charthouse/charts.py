@@ -7,9 +7,6 @@ lock so that parallel test workers never race on ``charts/<name>/charts/``.
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -17,6 +14,7 @@ from typing import Any
 
 from charthouse import paths
 from charthouse.errors import CharthouseError
+from charthouse.locks import file_lock
 from charthouse.proc import run
 from charthouse.release.versioning import parse_version
 from charthouse.yamlfile import read_mapping
@@ -144,18 +142,6 @@ def _archive_inputs_mtime(dep: ChartInfo) -> float:
     return max((p.stat().st_mtime for p in built.glob("*.tgz")), default=0.0)
 
 
-@contextmanager
-def _deps_lock() -> Iterator[None]:
-    lock_file = paths.CACHE_HOME / "locks" / "chart-deps.lock"
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with lock_file.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def ensure_dependencies(chart: Path | str, helm: Path) -> None:
     """Build ``file://`` dependencies (recursively, deepest first) when stale.
 
@@ -165,7 +151,7 @@ def ensure_dependencies(chart: Path | str, helm: Path) -> None:
     key = (resolve_chart_dir(chart), helm)
     if key in _ensured:
         return
-    with _deps_lock():
+    with file_lock(paths.CACHE_HOME / "locks" / "chart-deps.lock"):
         _build_recursive(key[0], helm, seen=set())
     _ensured.add(key)
 

@@ -11,7 +11,6 @@ The fast path (tool already there) does no subprocess work at all, so a warm
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
@@ -28,6 +27,7 @@ import yaml
 
 from charthouse import paths
 from charthouse.errors import CharthouseError
+from charthouse.locks import file_lock
 from charthouse.proc import run
 
 _GO_HINT = "install Go >= {go} (https://go.dev/dl/ or your package manager) and put `go` on PATH"
@@ -151,19 +151,6 @@ def _from_path(tool: ToolPin) -> Path | None:
     return None
 
 
-@contextmanager
-def _lock(name: str) -> Iterator[None]:
-    """Serialise builds of one tool across processes (pytest workers, parallel makes)."""
-    lock_dir = paths.CACHE_HOME / "tools"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with (lock_dir / f".{name}.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _go_binary(required: str) -> str:
     go = shutil.which("go")
     if go is None:
@@ -250,7 +237,8 @@ def _ensure(tool: ToolPin, go_required: str, report: _Reporter | None) -> Path:
     found = _cached(tool)
     if found is not None:
         return found
-    with _lock(tool.name):
+    # one build per tool at a time across processes (pytest workers, parallel makes)
+    with file_lock(paths.CACHE_HOME / "tools" / f".{tool.name}.lock"):
         found = _cached(tool)
         if found is not None:
             return found

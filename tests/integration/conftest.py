@@ -13,7 +13,6 @@ and ``helm status`` of each release the test installed.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import secrets
 from collections.abc import Generator, Iterator
@@ -24,6 +23,7 @@ import pytest
 
 from charthouse.cluster import gateway_crds
 from charthouse.cluster import provider as providers
+from charthouse.locks import file_lock
 
 from .harness import EXCLUSIVE, Deployer, Diagnostics
 from .helm import Helm
@@ -76,14 +76,8 @@ def _exclusive_cluster_objects(request: pytest.FixtureRequest) -> Iterator[None]
     if request.node.get_closest_marker(EXCLUSIVE) is None:
         yield
         return
-    lock_path = providers.state_dir().with_name(f".{providers.DEFAULT_NAME}.exclusive.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with file_lock(providers.state_dir().with_name(f".{providers.DEFAULT_NAME}.exclusive.lock")):
+        yield
 
 
 def _provider_name() -> str:
@@ -99,10 +93,8 @@ def _owner_marker() -> Path:
 def cluster(request: pytest.FixtureRequest) -> Iterator[SessionCluster]:
     provider = providers.get(_provider_name())
     under_xdist = hasattr(request.config, "workerinput")
-    lock_path = providers.state_dir().with_name(f".{providers.DEFAULT_NAME}.session.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("w") as lock:  # xdist workers share one cluster
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    session_lock = providers.state_dir().with_name(f".{providers.DEFAULT_NAME}.session.lock")
+    with file_lock(session_lock):  # xdist workers share one cluster
         already_running = provider.status().running
         kubeconfig = provider.up()
         if not already_running and under_xdist:

@@ -20,7 +20,6 @@ directory::
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -39,6 +38,7 @@ from charthouse.cluster.processes import Component, free_port, log_tail, port_op
 from charthouse.cluster.provider import Status
 from charthouse.cluster.provisioner import storage_objects
 from charthouse.errors import CharthouseError
+from charthouse.locks import file_lock
 
 KUBERNETES_VERSION = "v1.37.2"
 SERVICE_CIDR = "10.96.0.0/16"
@@ -146,13 +146,8 @@ class EmbeddedCluster:
     def _exclusive(self) -> Iterator[None]:
         """One ``up``/``down`` at a time per cluster, across processes (two shells, pytest
         workers): a second ``up`` waits, then finds the cluster healthy and returns."""
-        self.dir.parent.mkdir(parents=True, exist_ok=True)
-        with self.dir.with_name(f".{self.dir.name}.lock").open("w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with file_lock(self.dir.with_name(f".{self.dir.name}.lock")):
+            yield
 
     def up(self) -> Path:
         with self._exclusive():

@@ -31,6 +31,7 @@ import yaml
 
 from charthouse import yamlfile
 from charthouse.errors import CharthouseError
+from charthouse.locks import file_lock
 from charthouse.release.versioning import sort_descending
 
 try:
@@ -235,15 +236,8 @@ def write_atomic(path: Path, data: bytes) -> None:
 @contextmanager
 def locked(directory: Path) -> Iterator[None]:
     """Serialise index writers on one machine (two `make release` at once)."""
-    import fcntl
-
-    directory.mkdir(parents=True, exist_ok=True)
-    with (directory / ".index.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock(directory / ".index.lock"):
+        yield
 
 
 def digest_file(path: Path) -> str:
