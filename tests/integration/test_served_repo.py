@@ -1,0 +1,131 @@
+"""The path users take, end to end: `make release` output served by `charthouse
+serve`, then `helm repo add` + `helm install` into the integration cluster, with
+helm 3 and helm 4. Nothing here reads the charts from the working tree."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from charthouse import paths
+from charthouse.charts import load_chart
+
+from .harness import Deployer, Release
+from .helm import Helm
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def served_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh clone released into its own dist/repo and served on a free port."""
+    clone = tmp_path_factory.mktemp("served") / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(paths.REPO_ROOT), str(clone)], check=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(clone / "scripts"),
+        "GIT_AUTHOR_NAME": "charthouse-test",
+        "GIT_COMMITTER_NAME": "charthouse-test",
+        "GIT_AUTHOR_EMAIL": "test@example.invalid",
+        "GIT_COMMITTER_EMAIL": "test@example.invalid",
+    }
+    released = subprocess.run(
+        [sys.executable, "-m", "charthouse", "release"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert released.returncode == 0, released.stderr
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "charthouse",
+            "serve",
+            str(clone / "dist" / "repo"),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+        ],
+        cwd=clone,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/index.yaml", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_helm_installs_app_from_the_served_repo(
+    served_repo: str, helm: Helm, namespace: str, deploy: Deployer, tmp_path: Path
+) -> None:
+    repo_flags = [
+        "--repository-config",
+        str(tmp_path / "repositories.yaml"),
+        "--repository-cache",
+        str(tmp_path / "cache"),
+    ]
+    helm.run("repo", "add", "charthouse", served_repo, *repo_flags).check()
+    listed = helm.run("search", "repo", "charthouse/", "--output", "yaml", *repo_flags).check()
+    names = {entry["name"] for entry in yaml.safe_load(listed.stdout)}
+    assert {
+        "charthouse/app",
+        "charthouse/database",
+        "charthouse/ingress",
+        "charthouse/stack",
+    } <= names
+
+    installed = helm.run(
+        "install",
+        "web",
+        "charthouse/app",
+        "--namespace",
+        namespace,
+        "--wait",
+        "--timeout",
+        "180s",
+        *repo_flags,
+    ).check()
+    release = Release("web", namespace, "app", helm, installed)
+    deploy.diagnostics.releases.append(release)
+    deploy.wait(release)
+    assert helm.test("web", namespace).ok
+    status = yaml.safe_load(
+        helm.run("list", "--namespace", namespace, "--output", "yaml").check().stdout
+    )
+    assert [entry["chart"] for entry in status] == [f"app-{load_chart('app').version}"]
