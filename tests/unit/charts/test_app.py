@@ -821,7 +821,7 @@ def test_umbrella_condition_key_is_accepted(render: RenderFn) -> None:
         ({"securityContext": {"capabilities": {"drop": []}}}, "capabilities.drop"),
         ({"podSecurityContext": {"runAsNonRoot": False}}, "podSecurityContext.runAsNonRoot"),
         ({"securityContext": {"readOnlyRootFilesystem": False}}, "podAnnotations"),
-        ({"podDisruptionBudget": {"minAvailable": 1}}, "podDisruptionBudget"),
+        ({"podDisruptionBudget": {"minAvailable": 1, "maxUnavailable": 1}}, "podDisruptionBudget"),
         ({"extraObjects": ["kind: ConfigMap"]}, "extraObjects[0]"),
     ],
 )
