@@ -47,6 +47,31 @@ Usage: {{ if include "database.appUserIsSuperuser" . }}
 {{- end -}}
 
 {{/*
+database.auth.sharedPassword: "true" when both roles use one password: the app
+connects as `postgres`, or auth.secretKeys gives both passwords the same key (a
+key holds one value, so the roles share it; no combination of keys can fail).
+Usage: {{ if include "database.auth.sharedPassword" . }}
+*/}}
+{{- define "database.auth.sharedPassword" -}}
+{{- $keys := .Values.auth.secretKeys -}}
+{{- if or (include "database.appUserIsSuperuser" .) (eq $keys.adminPasswordKey $keys.userPasswordKey) -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+database.auth.uriKey: the Secret key of the connection URI, or "" when
+auth.secretKeys.uriKey names a password key: the password keeps the key (the
+pods read it), and no URI is stored. A JSON schema cannot compare two values,
+so the chart resolves the clash instead of failing the render.
+Usage: {{ with include "database.auth.uriKey" . }}
+*/}}
+{{- define "database.auth.uriKey" -}}
+{{- $keys := .Values.auth.secretKeys -}}
+{{- if not (has $keys.uriKey (list $keys.adminPasswordKey $keys.userPasswordKey)) -}}
+{{- $keys.uriKey -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 database.dataVolumeClaimName: the PVC the data lives in: the existing claim, or
 the one the volumeClaimTemplate `data` creates for pod 0.
 Usage: {{ include "database.dataVolumeClaimName" . }}
@@ -60,7 +85,8 @@ database.auth.passwords: the two passwords as YAML {admin, user}, resolved once
 per render and memoised in .Values.auth, so every template that asks gets the
 same generated values and the cluster is looked up once.
 
-Order, per password: the explicit value (auth.postgresPassword / auth.password);
+Order, per password: the explicit value (auth.postgresPassword / auth.password;
+for a shared password, auth.postgresPassword first);
 else the value already stored in the release's Secret (`lookup`, so an upgrade
 and a reinstall over a kept Secret reuse it byte-identical); else a new random
 32-character password.
@@ -79,8 +105,9 @@ Usage: {{- $pw := include "database.auth.passwords" . | fromYaml }}
 {{- $ns := include "common.names.namespace" . -}}
 {{- $existing := (lookup "v1" "Secret" $ns $name).data | default dict -}}
 {{- $keys := .Values.auth.secretKeys -}}
+{{- $shared := include "database.auth.sharedPassword" . -}}
 {{- $admin := .Values.auth.postgresPassword -}}
-{{- if include "database.appUserIsSuperuser" . -}}
+{{- if $shared -}}
 {{- $admin = default .Values.auth.password $admin -}}
 {{- end -}}
 {{- if not $admin -}}
@@ -99,7 +126,7 @@ Usage: {{- $pw := include "database.auth.passwords" . | fromYaml }}
 {{- if not $admin -}}
 {{- $admin = randAlphaNum 32 -}}
 {{- end -}}
-{{- if include "database.appUserIsSuperuser" . -}}
+{{- if $shared -}}
 {{- $user = $admin -}}
 {{- else if not $user -}}
 {{- $user = randAlphaNum 32 -}}
