@@ -339,9 +339,23 @@ def test_secret_keys_may_be_any_valid_key_name(render: RenderFn) -> None:
     )
 
 
-def test_a_uri_key_that_is_also_a_password_key_is_refused(render_error: RenderErrorFn) -> None:
-    message = render_error(CHART, {"auth": {"secretKeys": {"uriKey": "password"}}})
-    assert "auth.secretKeys.uriKey" in message
+def test_a_uri_key_that_is_also_a_password_key_keeps_the_password(render: RenderFn) -> None:
+    m = render(CHART, {"auth": {"secretKeys": {"uriKey": "password"}, "password": "pw"}})
+    data = secret_data(m)
+    assert data["password"] == "pw" and "uri" not in data
+    test_env = env(m.get("Pod", "rel-database-test-connection")["spec"]["containers"][0])
+    assert "DATABASE_URL" not in test_env  # helm test logs in with PG* instead
+    assert test_env["PGPASSWORD"]["secretKeyRef"]["key"] == "password"
+
+
+def test_one_key_for_both_passwords_means_one_shared_password(render: RenderFn) -> None:
+    keys = {"adminPasswordKey": "pw", "userPasswordKey": "pw", "uriKey": "uri"}
+    m = render(CHART, {"auth": {"secretKeys": keys, "password": "app-pw"}})
+    data = secret_data(m)
+    assert data["pw"] == "app-pw" and data["uri"].startswith("postgresql://app:app-pw@")
+    pg = env(container(pod_spec(m), "postgresql"))
+    assert pg["POSTGRES_PASSWORD"]["secretKeyRef"]["key"] == "pw"
+    assert pg["CHARTHOUSE_APP_PASSWORD"]["secretKeyRef"]["key"] == "pw"
 
 
 def test_app_role_is_created_by_an_init_script_not_as_superuser(render: RenderFn) -> None:
@@ -514,6 +528,14 @@ def test_network_policy_opens_metrics_to_the_namespace(render: RenderFn) -> None
     assert any("namespaceSelector" in peer for peer in metrics["from"])
 
 
+def test_pdb_null_means_unset(render: RenderFn) -> None:
+    values = {
+        "podDisruptionBudget": {"enabled": True, "minAvailable": "50%", "maxUnavailable": None}
+    }
+    spec = render(CHART, values).get("PodDisruptionBudget", STS)["spec"]
+    assert spec["minAvailable"] == "50%" and "maxUnavailable" not in spec
+
+
 def test_pdb_is_opt_in_and_max_unavailable_wins(render: RenderFn) -> None:
     assert render(CHART).of_kind("PodDisruptionBudget") == []
     pdb = render(CHART, values_files=[CHART_DIR / "ci" / "production-values.yaml"]).get(
@@ -548,6 +570,28 @@ def test_helm_test_pod_logs_in_with_the_secret_uri(render: RenderFn) -> None:
         ({"service": {"type": "ExternalName"}}, "service.type"),
         ({"initdb": {"scripts": {"evil.py": "print()"}}}, "evil.py"),
         ({"auth": {"username": "bad name"}}, "auth.username"),
+        ({"securityContext": {"runAsNonRoot": False}}, "securityContext.runAsNonRoot"),
+        ({"securityContext": {"privileged": True}}, "securityContext.privileged"),
+        ({"securityContext": {"readOnlyRootFilesystem": False}}, "readOnlyRootFilesystem"),
+        ({"metrics": {"securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}}, "add"),
+        ({"podSecurityContext": {"runAsUser": 0}}, "podSecurityContext.runAsUser"),
+        ({"podDisruptionBudget": {"enabled": True, "minAvailable": None}}, "podDisruptionBudget"),
+        ({"podDisruptionBudget": {"maxUnavailable": "150%"}}, "maxUnavailable"),
+        ({"pgHba": ["host all all 0.0.0.0/0 trust\nlocal all all trust"]}, "pgHba"),
+        (
+            {
+                "topologySpreadConstraints": [
+                    {
+                        "maxSkew": 1,
+                        "topologyKey": "z",
+                        "whenUnsatisfiable": "DoNotSchedule",
+                        "labelSelectr": {},
+                    }
+                ]
+            },
+            "labelSelectr",
+        ),
+        ({"extraObjects": ["kind: ConfigMap"]}, "extraObjects"),
     ],
 )
 def test_schema_rejects_bad_values_naming_the_field(
