@@ -46,6 +46,7 @@ lint: tools-core ## ruff, mypy --strict, yamllint, ct lint
 	mypy --strict scripts
 	yamllint -c ci/lintconf.yaml charts ct.yaml ci
 	ct lint --config ct.yaml --all
+	$(CH) docs --check
 
 validate: tools-core ## charthouse validate over every chart, scenario, k8s version, helm 3+4
 	$(CH) validate

@@ -4,7 +4,6 @@ helm 3 and helm 4. Nothing here reads the charts from the working tree."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -16,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from charthouse import paths
 from charthouse.charts import load_chart
+from support import fresh_clone
 
 from .harness import Deployer, Release
 from .helm import Helm
@@ -35,25 +34,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def served_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh clone released into its own dist/repo and served on a free port."""
-    clone = tmp_path_factory.mktemp("served") / "clone"
-    subprocess.run(["git", "clone", "--quiet", str(paths.REPO_ROOT), str(clone)], check=True)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(clone / "scripts"),
-        "GIT_AUTHOR_NAME": "charthouse-test",
-        "GIT_COMMITTER_NAME": "charthouse-test",
-        "GIT_AUTHOR_EMAIL": "test@example.invalid",
-        "GIT_COMMITTER_EMAIL": "test@example.invalid",
-    }
-    released = subprocess.run(
-        [sys.executable, "-m", "charthouse", "release"],
-        cwd=clone,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    clone = fresh_clone.clone(tmp_path_factory.mktemp("served") / "clone")
+    released = fresh_clone.charthouse(clone, "release")
     assert released.returncode == 0, released.stderr
     port = _free_port()
     server = subprocess.Popen(
@@ -69,7 +51,7 @@ def served_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "127.0.0.1",
         ],
         cwd=clone,
-        env=env,
+        env=fresh_clone.env(clone),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

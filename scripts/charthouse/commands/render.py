@@ -11,7 +11,12 @@ from charthouse.charts import load_chart
 from charthouse.values import schema_errors, sources
 
 
-def add_values_arguments(parser: argparse.ArgumentParser) -> None:
+def add_values_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    files_help: str = "values file (repeatable; later wins)",
+    with_set: bool = True,
+) -> None:
     """The values flags shared by every command that renders."""
     parser.add_argument(
         "-f",
@@ -21,8 +26,10 @@ def add_values_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         type=Path,
         metavar="FILE",
-        help="values file (repeatable; later wins)",
+        help=files_help,
     )
+    if not with_set:
+        return
     parser.add_argument(
         "--set",
         dest="set_values",

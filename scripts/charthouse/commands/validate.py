@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from charthouse import render as rendering
 from charthouse.charts import all_charts, load_chart
+from charthouse.commands.render import add_values_arguments
 from charthouse.validate import validate_chart
 
 
@@ -28,15 +28,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="CHART",
         help="chart paths or names (default: every application chart)",
     )
-    parser.add_argument(
-        "-f",
-        "--values",
-        dest="values_files",
-        action="append",
-        default=[],
-        type=Path,
-        metavar="FILE",
-        help="also validate this values file as a scenario (repeatable)",
+    add_values_arguments(
+        parser,
+        files_help="also validate this values file as a scenario (repeatable)",
+        with_set=False,
     )
     parser.add_argument(
         "--kube-version",

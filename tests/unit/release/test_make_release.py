@@ -3,14 +3,12 @@ lists app, database, ingress and stack, and a second run changes no byte."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 import yaml
-from release_support import REPO_ROOT
+
+from support import fresh_clone
 
 CONTRACT = {"app", "database", "ingress", "stack"}
 
@@ -20,32 +18,13 @@ def snapshot(directory: Path) -> dict[str, bytes]:
 
 
 def test_release_on_a_fresh_clone_lists_the_charts_and_is_idempotent(tmp_path: Path) -> None:
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "--quiet", str(REPO_ROOT), str(clone)], check=True)
+    clone = fresh_clone.clone(tmp_path / "clone")
     committed = {p.parent.name for p in (clone / "charts").glob("*/Chart.yaml")}
-    if not committed >= CONTRACT:
-        pytest.skip(f"charts not committed yet: {', '.join(sorted(CONTRACT - committed))}")
-    # `make release` is `charthouse release` with no arguments; run the clone's own code so
-    # every default (charts/, dist/repo/) resolves inside the clone.
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(clone / "scripts"),
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.invalid",
-        "GIT_COMMITTER_EMAIL": "t@example.invalid",
-    }
+    assert committed >= CONTRACT, f"charts missing from the repo: {CONTRACT - committed}"
 
     def release() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "charthouse", "release"],
-            cwd=clone,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        # `make release` is `charthouse release` with no arguments
+        return fresh_clone.charthouse(clone, "release")
 
     first = release()
     assert first.returncode == 0, first.stderr
