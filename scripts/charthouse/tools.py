@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from charthouse import paths
+from charthouse import hostpkgs, paths
 from charthouse.errors import CharthouseError
 from charthouse.locks import file_lock
 from charthouse.proc import run
@@ -48,6 +48,8 @@ class ToolPin:
     accept: str = ""
     env: Mapping[str, str] = field(default_factory=dict)
     optional: bool = False
+    tags: tuple[str, ...] = ()
+    host_packages: tuple[str, ...] = ()
 
     @property
     def binary_name(self) -> str:
@@ -81,6 +83,13 @@ def _field(entry: Mapping[str, Any], key: str, where: str, kind: type) -> Any:
     return value
 
 
+def _strings(entry: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise CharthouseError(f"{where}.{key}: expected a list of strings, got {value!r}")
+    return tuple(value)
+
+
 def load_pins(path: Path | None = None) -> Pins:
     """Parse the pin file, naming the file and the field on any mistake."""
     pin_file = path or paths.TOOLS_FILE
@@ -110,6 +119,8 @@ def load_pins(path: Path | None = None) -> Pins:
             accept=str(entry.get("accept", "")),
             env={str(k): str(v) for k, v in (entry.get("env") or {}).items()},
             optional=bool(entry.get("optional", False)),
+            tags=_strings(entry, "tags", where),
+            host_packages=_strings(entry, "hostPackages", where),
         )
     aliases = {str(k): str(v) for k, v in (data.get("aliases") or {}).items()}
     for alias, target in aliases.items():
@@ -185,11 +196,13 @@ def _build(tool: ToolPin, go: str) -> Path:
     staging.mkdir(parents=True)
     ldflags = "-s -w " + tool.ldflags.replace("{version}", tool.version)
     env = {"CGO_ENABLED": "0", "GOTOOLCHAIN": os.environ.get("GOTOOLCHAIN", "local"), **tool.env}
+    tags = ["-tags", ",".join(tool.tags)] if tool.tags else []
     if tool.gomod is not None:
         cmd = [
             go,
             "build",
             "-trimpath",
+            *tags,
             "-ldflags",
             ldflags.strip(),
             "-o",
@@ -203,6 +216,7 @@ def _build(tool: ToolPin, go: str) -> Path:
             go,
             "install",
             "-trimpath",
+            *tags,
             "-ldflags",
             ldflags.strip(),
             f"{tool.package}@{tool.version}",
@@ -247,6 +261,8 @@ def _ensure(tool: ToolPin, go_required: str, report: _Reporter | None) -> Path:
             tool.found_marker.parent.mkdir(parents=True, exist_ok=True)
             tool.found_marker.write_text(f"{on_path}\n")
             return on_path
+        for group in tool.host_packages:
+            hostpkgs.ensure(group)
         go = _go_binary(go_required)
         if report is None:
             return _build(tool, go)
