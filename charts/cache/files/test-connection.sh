@@ -9,7 +9,7 @@ host=${CACHE_HOST:?}
 port=${CACHE_PORT:?}
 password_file=${CHARTHOUSE_PASSWORD_FILE:-/run/secrets/cache/password}
 
-deadline=$(( $(date +%s) + 120 ))
+deadline=$(( $(date +%s) + ${CHARTHOUSE_TEST_TIMEOUT:-120} ))
 while :; do
   unauthenticated=$(valkey-cli -h "$host" -p "$port" PING 2>&1)
   case "$unauthenticated" in

@@ -2,7 +2,8 @@
 
 ``files/start.sh`` (the password from a file, handed over on stdin), ``files/probe.sh``
 (liveness and readiness) and ``files/test-connection.sh`` (``helm test``) run here as
-they run in the pod, against a real server listening on 127.0.0.1 only. The server is
+they run in the pod, against a real server listening on 127.0.0.1 only; so does the
+stack chart's REDIS_URL check (``charts/stack/files/test-cache.sh``). The server is
 ``valkey-server`` when installed; Debian bookworm has no Valkey, so its ``redis-server``
 7.0 (package ``redis-tools`` ships the same binary as ``redis-check-rdb``) stands in: it
 is the code Valkey forked from, with the same config parser, ``-`` (config from
@@ -12,6 +13,7 @@ is installed.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import signal
@@ -26,7 +28,8 @@ import pytest
 
 from support.rendering import render
 
-FILES = Path(__file__).resolve().parents[3] / "charts" / "cache" / "files"
+CHARTS = Path(__file__).resolve().parents[3] / "charts"
+FILES = CHARTS / "cache" / "files"
 # A password no naive quoting survives: quotes, a backslash escape that is not one,
 # spaces, '#', non-ASCII text and a trailing newline (as `kubectl create secret
 # --from-file` leaves it).
@@ -263,3 +266,36 @@ def test_start_refuses_an_empty_password(cache: LocalCache) -> None:
     result = cache.run("start.sh")
     assert result.returncode == 1
     assert "empty; refusing to start without a password" in result.stderr
+
+
+def test_the_stacks_redis_url_check_decodes_the_uri_the_cache_chart_writes(
+    cache: LocalCache,
+) -> None:
+    """charts/stack's helm test takes REDIS_URL apart in sh; the URI is the cache chart's
+    own, with the tricky password percent-encoded, pointed at the local server."""
+    cache.start()
+    secret = render("cache", {"auth": {"password": TRICKY_PASSWORD.decode()}}).get(
+        "Secret", "rel-cache"
+    )
+    uri = base64.b64decode(secret["data"]["uri"]).decode()
+    local_uri = uri.replace("rel-cache.default.svc.cluster.local:6379", f"127.0.0.1:{cache.port}")
+    assert local_uri != uri
+
+    def check(url: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["sh", str(CHARTS / "stack" / "files" / "test-cache.sh")],
+            env={**cache.env, "REDIS_URL": url, "CHARTHOUSE_TEST_TIMEOUT": "3"},
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+
+    passed = check(local_uri)
+    assert passed.returncode == 0, passed.stderr
+    assert f"127.0.0.1:{cache.port} (db 0) with its password: PONG" in passed.stdout
+    assert check("").returncode == 1  # the app would run without the cache
+    cache.cli("CONFIG", "SET", "requirepass", "other", password=TRICKY_PASSWORD)
+    wrong = check(local_uri)
+    assert wrong.returncode == 1
+    assert "PING answered:" in wrong.stderr and "PONG" not in wrong.stdout
