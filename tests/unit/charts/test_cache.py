@@ -20,6 +20,7 @@ import yaml
 
 from charthouse import policy
 from charthouse.manifests import Manifests
+from support.podspec import container, env, mounts, volumes
 from support.rendering import RenderErrorFn, RenderFn, names_field
 
 CHART = "cache"
@@ -32,6 +33,7 @@ SELECTOR = {
     "app.kubernetes.io/component": "primary",
 }
 SCRIPTS = "/opt/charthouse/scripts"
+VALKEY = "valkey"
 
 
 def scenario(name: str) -> Path:
@@ -45,25 +47,6 @@ def sts(m: Manifests) -> dict[str, Any]:
 def pod_spec(m: Manifests) -> dict[str, Any]:
     spec: dict[str, Any] = sts(m)["spec"]["template"]["spec"]
     return spec
-
-
-def container(spec: dict[str, Any], name: str = "valkey") -> dict[str, Any]:
-    for c in spec.get("containers", []):
-        if c["name"] == name:
-            return dict(c)
-    raise KeyError(f"no container {name!r} in {[c['name'] for c in spec.get('containers', [])]}")
-
-
-def env(c: dict[str, Any]) -> dict[str, Any]:
-    return {e["name"]: e.get("value", e.get("valueFrom")) for e in c.get("env", [])}
-
-
-def mounts(c: dict[str, Any]) -> dict[str, str]:
-    return {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
-
-
-def volumes(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {v["name"]: v for v in spec.get("volumes", [])}
 
 
 def secret_data(m: Manifests, name: str = STS) -> dict[str, str]:
@@ -85,7 +68,7 @@ def chart_app_version() -> str:
 
 
 def test_runs_the_official_valkey_image_pinned_to_app_version(render: RenderFn) -> None:
-    image = container(pod_spec(render(CHART)))["image"]
+    image = container(pod_spec(render(CHART)), VALKEY)["image"]
     assert chart_app_version() == "8.1.1"
     assert image == "docker.io/valkey/valkey:8.1.1"
     test_image = render(CHART).get("Pod", TEST_POD)["spec"]["containers"][0]["image"]
@@ -103,7 +86,7 @@ def test_root_filesystem_is_read_only_and_only_data_and_tmp_are_writable(
     render: RenderFn,
 ) -> None:
     spec = pod_spec(render(CHART))
-    valkey = container(spec)
+    valkey = container(spec, VALKEY)
     sc = valkey["securityContext"]
     assert sc["readOnlyRootFilesystem"] is True
     assert sc["allowPrivilegeEscalation"] is False
@@ -143,7 +126,7 @@ def test_the_password_reaches_the_server_only_as_a_secret_file(render: RenderFn)
     password = "unique-pw-7f3a9c"
     m = render(CHART, {"auth": {"password": password}})
     spec = pod_spec(m)
-    valkey = container(spec)
+    valkey = container(spec, VALKEY)
     # Not in the pod spec, not in any environment variable (not even by reference),
     # not on the command line, not in the config file.
     assert password not in json.dumps(sts(m)) + json.dumps(m.get("Pod", TEST_POD))
@@ -172,7 +155,7 @@ def test_only_the_optional_exporter_takes_the_password_from_the_environment(
     render: RenderFn,
 ) -> None:
     spec = pod_spec(render(CHART, values_files=[scenario("metrics")]))
-    assert "env" not in container(spec)
+    assert "env" not in container(spec, VALKEY)
     exporter = container(spec, "metrics")
     assert env(exporter)["REDIS_PASSWORD"] == {"secretKeyRef": {"name": STS, "key": "password"}}
 
@@ -181,7 +164,7 @@ def test_only_the_optional_exporter_takes_the_password_from_the_environment(
 
 
 def test_liveness_and_readiness_check_different_things(render: RenderFn) -> None:
-    valkey = container(pod_spec(render(CHART)))
+    valkey = container(pod_spec(render(CHART)), VALKEY)
     command = {p: valkey[p]["exec"]["command"] for p in ("startupProbe", "livenessProbe")}
     command["readinessProbe"] = valkey["readinessProbe"]["exec"]["command"]
     assert command["livenessProbe"] == ["sh", f"{SCRIPTS}/probe.sh", "live"]
@@ -193,19 +176,11 @@ def test_liveness_and_readiness_check_different_things(render: RenderFn) -> None
 
 
 def test_probes_can_be_tuned_and_disabled(render: RenderFn) -> None:
-    valkey = container(
-        pod_spec(
-            render(
-                CHART,
-                {
-                    "probes": {
-                        "startup": {"enabled": False},
-                        "readiness": {"periodSeconds": 2, "failureThreshold": 1},
-                    }
-                },
-            )
-        )
-    )
+    probes = {
+        "startup": {"enabled": False},
+        "readiness": {"periodSeconds": 2, "failureThreshold": 1},
+    }
+    valkey = container(pod_spec(render(CHART, {"probes": probes})), VALKEY)
     assert "startupProbe" not in valkey
     assert valkey["readinessProbe"]["periodSeconds"] == 2
     assert valkey["readinessProbe"]["failureThreshold"] == 1
@@ -228,7 +203,7 @@ def test_statefulset_with_headless_and_clusterip_services(render: RenderFn) -> N
         {"name": "tcp-valkey", "port": 6379, "targetPort": "tcp-valkey", "protocol": "TCP"}
     ]
     assert headless["selector"] == client["selector"] == SELECTOR
-    assert container(pod_spec(m))["ports"] == [
+    assert container(pod_spec(m), VALKEY)["ports"] == [
         {"name": "tcp-valkey", "containerPort": 6379, "protocol": "TCP"}
     ]
 
@@ -242,86 +217,15 @@ def test_selector_is_identical_in_every_scenario(render: RenderFn) -> None:
         ), path.name
 
 
-# -- persistence ------------------------------------------------------------------------
+# -- persistence (the claim template: test_data_volumes.py) -----------------------------
 
 
-def test_append_only_file_on_a_claim_template_that_follows_the_values(render: RenderFn) -> None:
-    m = render(
-        CHART,
-        {
-            "persistence": {
-                "size": "20Gi",
-                "storageClass": "fast-ssd",
-                "accessModes": ["ReadWriteOncePod"],
-                "annotations": {"example.com/tier": "gold"},
-            }
-        },
-    )
-    (vct,) = sts(m)["spec"]["volumeClaimTemplates"]
-    assert vct["metadata"]["name"] == "data"
-    assert vct["metadata"]["annotations"] == {"example.com/tier": "gold"}
-    assert vct["spec"]["storageClassName"] == "fast-ssd"
-    assert vct["spec"]["accessModes"] == ["ReadWriteOncePod"]
-    assert vct["spec"]["resources"]["requests"]["storage"] == "20Gi"
-    assert mounts(container(pod_spec(m)))["/data"] == "data"
+def test_the_append_only_file_is_on_the_data_volume(render: RenderFn) -> None:
+    """The claim template itself behaves as in every data chart (test_data_volumes.py)."""
+    m = render(CHART)
+    assert mounts(container(pod_spec(m), VALKEY))["/data"] == "data"
     conf = valkey_conf(m)
     assert (conf["appendonly"], conf["dir"]) == ('"yes"', '"/data"')
-
-
-def test_global_storage_class_is_honoured_and_dash_means_no_class(render: RenderFn) -> None:
-    def claim(values: dict[str, Any]) -> dict[str, Any]:
-        vct: dict[str, Any] = sts(render(CHART, values))["spec"]["volumeClaimTemplates"][0]
-        return vct
-
-    assert claim({"global": {"storageClass": "standard-rwo"}})["spec"]["storageClassName"] == (
-        "standard-rwo"
-    )
-    assert claim({"persistence": {"storageClass": "-"}})["spec"]["storageClassName"] == ""
-    assert "storageClassName" not in claim({})["spec"]
-
-
-def test_volume_claim_template_labels_never_change_between_chart_versions(
-    render: RenderFn,
-) -> None:
-    vct = sts(render(CHART, {"commonLabels": {"team": "payments"}}))["spec"][
-        "volumeClaimTemplates"
-    ][0]
-    assert vct["metadata"]["labels"] == SELECTOR
-
-
-def test_pvc_and_secret_survive_uninstall(render: RenderFn) -> None:
-    m = render(CHART)
-    assert sts(m)["spec"]["persistentVolumeClaimRetentionPolicy"] == {
-        "whenDeleted": "Retain",
-        "whenScaled": "Retain",
-    }
-    assert m.get("Secret", STS)["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
-
-
-def test_retention_can_be_set_to_delete(render: RenderFn) -> None:
-    policy_values = {"whenDeleted": "Delete", "whenScaled": "Retain"}
-    m = render(CHART, {"persistence": {"retentionPolicy": policy_values}})
-    assert sts(m)["spec"]["persistentVolumeClaimRetentionPolicy"] == policy_values
-
-
-def test_persistence_disabled_uses_an_emptydir(render: RenderFn) -> None:
-    m = render(CHART, values_files=[scenario("persistence-disabled")])
-    assert "volumeClaimTemplates" not in sts(m)["spec"]
-    assert volumes(pod_spec(m))["data"] == {"name": "data", "emptyDir": {}}
-
-
-def test_existing_claim_replaces_the_claim_template(render: RenderFn) -> None:
-    m = render(CHART, {"persistence": {"existingClaim": "legacy-redis-data"}})
-    assert "volumeClaimTemplates" not in sts(m)["spec"]
-    assert volumes(pod_spec(m))["data"]["persistentVolumeClaim"] == {
-        "claimName": "legacy-redis-data"
-    }
-
-
-def test_volume_guard_is_silent_without_a_cluster(render: RenderFn) -> None:
-    """``lookup`` finds no StatefulSet offline, so GitOps renders of any size pass; the
-    refusing path needs the API server (tests/integration/test_cache.py)."""
-    assert sts(render(CHART, {"persistence": {"size": "500Gi"}}))["spec"]["volumeClaimTemplates"]
 
 
 # -- credentials ---------------------------------------------------------------------------
