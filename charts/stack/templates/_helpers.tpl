@@ -28,30 +28,53 @@ Usage: {{ include "stack.databaseSecretName" . }}
 {{- end -}}
 
 {{/*
+stack.cacheSecretName: the cache chart's Secret (its `uri` key is the app's
+REDIS_URL).
+Usage: {{ include "stack.cacheSecretName" . }}
+*/}}
+{{- define "stack.cacheSecretName" -}}
+{{- include "stack.subchartFullname" (dict "context" . "chart" "cache") -}}
+{{- end -}}
+
+{{/*
 stack.validate: fails, naming the values, when the subcharts would not fit
 together. Runs in the stack's own context, which sees every subchart's values.
 Usage: {{ include "stack.validate" . }}
 */}}
 {{- define "stack.validate" -}}
 {{- $v := .Values -}}
-{{- range $chart := list "app" "database" "ingress" -}}
+{{- range $chart := list "app" "database" "cache" "ingress" -}}
 {{- $sub := get $v $chart | default dict -}}
 {{- if or $sub.nameOverride $sub.fullnameOverride -}}
-{{- fail (printf "%s.nameOverride/%s.fullnameOverride: not supported in the stack; the app finds the database and the controller by the release name (rename the release instead)" $chart $chart) -}}
+{{- fail (printf "%s.nameOverride/%s.fullnameOverride: not supported in the stack; the app finds the database, the cache and the controller by the release name (rename the release instead)" $chart $chart) -}}
 {{- end -}}
 {{- end -}}
 {{- if and $v.app.enabled $v.app.ingress.enabled $v.ingress.enabled (ne $v.app.ingress.className $v.ingress.ingressClass.name) -}}
 {{- fail (printf "app.ingress.className: %q is not the stack controller's class ingress.ingressClass.name=%q" $v.app.ingress.className $v.ingress.ingressClass.name) -}}
 {{- end -}}
 {{- if and $v.app.enabled $v.database.enabled $v.database.auth.existingSecret -}}
-{{- $refs := list -}}
-{{- range $v.app.extraEnv -}}
-{{- if and (eq .name "DATABASE_URL") .valueFrom .valueFrom.secretKeyRef -}}
-{{- $refs = append $refs .valueFrom.secretKeyRef.name -}}
-{{- end -}}
-{{- end -}}
-{{- if not (has $v.database.auth.existingSecret $refs) -}}
+{{- if not (has $v.database.auth.existingSecret (include "stack.envSecretNames" (dict "env" $v.app.extraEnv "name" "DATABASE_URL") | fromYamlArray)) -}}
 {{- fail (printf "database.auth.existingSecret: point app.extraEnv DATABASE_URL (and the wait-for-database init container) at %q too" $v.database.auth.existingSecret) -}}
 {{- end -}}
 {{- end -}}
+{{- if and $v.app.enabled $v.cache.enabled $v.cache.auth.existingSecret -}}
+{{- if not (has $v.cache.auth.existingSecret (include "stack.envSecretNames" (dict "env" $v.app.extraEnv "name" "REDIS_URL") | fromYamlArray)) -}}
+{{- fail (printf "cache.auth.existingSecret: point app.extraEnv REDIS_URL at %q too" $v.cache.auth.existingSecret) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+stack.envSecretNames: the Secrets the env entries named "name" take their value
+from (secretKeyRef), as a YAML list.
+Usage: {{ include "stack.envSecretNames" (dict "env" .Values.app.extraEnv "name" "REDIS_URL") | fromYamlArray }}
+*/}}
+{{- define "stack.envSecretNames" -}}
+{{- $names := list -}}
+{{- range .env -}}
+{{- if and (eq .name $.name) .valueFrom .valueFrom.secretKeyRef -}}
+{{- $names = append $names .valueFrom.secretKeyRef.name -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $names -}}
 {{- end -}}

@@ -290,6 +290,13 @@ def test_storage_class(
     assert out["storageClass"] == expected
 
 
+def test_claim_template_guard_is_silent_without_a_cluster(render: RenderFn) -> None:
+    """``lookup`` finds no StatefulSet under ``helm template``, so GitOps renders pass and
+    the guard renders nothing. The refusing path needs an API server: the cache chart's
+    integration tests change an installed release's volume size."""
+    assert helpers(render)["claimTemplateGuard"] == ""
+
+
 def test_tplvalues_renders_templates_in_values(render: RenderFn) -> None:
     assert helpers(render, release="shop")["tplvalues"] == "shop-x"
 

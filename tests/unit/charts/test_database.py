@@ -26,6 +26,7 @@ import yaml
 
 from charthouse import policy
 from charthouse.manifests import Manifests
+from support.podspec import container, env, mounts, volumes
 from support.rendering import RenderErrorFn, RenderFn
 
 CHART = "database"
@@ -45,25 +46,6 @@ def sts(m: Manifests) -> dict[str, Any]:
 def pod_spec(m: Manifests) -> dict[str, Any]:
     spec: dict[str, Any] = sts(m)["spec"]["template"]["spec"]
     return spec
-
-
-def container(spec: dict[str, Any], name: str, *, init: bool = False) -> dict[str, Any]:
-    for c in spec.get("initContainers" if init else "containers", []):
-        if c["name"] == name:
-            return dict(c)
-    raise KeyError(f"no container {name!r} in {[c['name'] for c in spec.get('containers', [])]}")
-
-
-def env(c: dict[str, Any]) -> dict[str, Any]:
-    return {e["name"]: e.get("value", e.get("valueFrom")) for e in c.get("env", [])}
-
-
-def mounts(c: dict[str, Any]) -> dict[str, str]:
-    return {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
-
-
-def volumes(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {v["name"]: v for v in spec.get("volumes", [])}
 
 
 def secret_data(m: Manifests, name: str = STS) -> dict[str, str]:
@@ -170,79 +152,16 @@ def test_selector_is_identical_in_every_scenario(render: RenderFn) -> None:
         assert sts(m)["spec"]["selector"]["matchLabels"] == SELECTOR, path.name
 
 
-# -- persistence ---------------------------------------------------------------
+# -- persistence (the rest: test_data_volumes.py) -------------------------------
 
 
-def test_volume_claim_template_follows_persistence_values(render: RenderFn) -> None:
-    m = render(
-        CHART,
-        {
-            "persistence": {
-                "size": "20Gi",
-                "storageClass": "fast-ssd",
-                "accessModes": ["ReadWriteOncePod"],
-                "annotations": {"example.com/tier": "gold"},
-            }
-        },
+def test_backup_pvc_survives_uninstall(render: RenderFn) -> None:
+    """The data claim and the Secret are kept as in every data chart
+    (test_data_volumes.py); the backup PVC is kept too."""
+    backup_pvc = render(CHART, {"backup": {"enabled": True}}).get(
+        "PersistentVolumeClaim", "rel-database-backup"
     )
-    (vct,) = sts(m)["spec"]["volumeClaimTemplates"]
-    assert vct["metadata"]["name"] == "data"
-    assert vct["metadata"]["annotations"] == {"example.com/tier": "gold"}
-    assert vct["spec"]["storageClassName"] == "fast-ssd"
-    assert vct["spec"]["accessModes"] == ["ReadWriteOncePod"]
-    assert vct["spec"]["resources"]["requests"]["storage"] == "20Gi"
-
-
-def test_global_storage_class_is_honoured_and_dash_means_no_class(render: RenderFn) -> None:
-    vct = sts(render(CHART, {"global": {"storageClass": "standard-rwo"}}))["spec"][
-        "volumeClaimTemplates"
-    ][0]
-    assert vct["spec"]["storageClassName"] == "standard-rwo"
-    vct = sts(render(CHART, {"persistence": {"storageClass": "-"}}))["spec"][
-        "volumeClaimTemplates"
-    ][0]
-    assert vct["spec"]["storageClassName"] == ""
-
-
-def test_volume_claim_template_labels_never_change_between_chart_versions(render: RenderFn) -> None:
-    """volumeClaimTemplates are immutable: a version label or commonLabels there
-    would fail every upgrade."""
-    vct = sts(render(CHART, {"commonLabels": {"team": "payments"}}))["spec"][
-        "volumeClaimTemplates"
-    ][0]
-    assert vct["metadata"]["labels"] == SELECTOR
-
-
-def test_pvcs_and_secret_survive_uninstall(render: RenderFn) -> None:
-    m = render(CHART, {"backup": {"enabled": True}})
-    assert sts(m)["spec"]["persistentVolumeClaimRetentionPolicy"] == {
-        "whenDeleted": "Retain",
-        "whenScaled": "Retain",
-    }
-    assert m.get("Secret", STS)["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
-    backup_pvc = m.get("PersistentVolumeClaim", "rel-database-backup")
     assert backup_pvc["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
-
-
-def test_persistence_disabled_uses_an_emptydir(render: RenderFn) -> None:
-    m = render(CHART, values_files=[CHART_DIR / "ci" / "persistence-disabled-values.yaml"])
-    assert "volumeClaimTemplates" not in sts(m)["spec"]
-    assert volumes(pod_spec(m))["data"] == {"name": "data", "emptyDir": {}}
-
-
-def test_existing_claim_replaces_the_claim_template(render: RenderFn) -> None:
-    m = render(CHART, {"persistence": {"existingClaim": "legacy-pgdata"}})
-    assert "volumeClaimTemplates" not in sts(m)["spec"]
-    assert volumes(pod_spec(m))["data"]["persistentVolumeClaim"] == {"claimName": "legacy-pgdata"}
-
-
-def test_immutable_field_guard_is_silent_without_a_cluster(render: RenderFn) -> None:
-    """``lookup`` finds no StatefulSet offline, so GitOps renders of any size pass.
-
-    The failing path (an installed release, a changed size) needs the API server:
-    the integration suite covers it.
-    """
-    assert sts(render(CHART, {"persistence": {"size": "500Gi"}}))["spec"]["volumeClaimTemplates"]
 
 
 # -- credentials ---------------------------------------------------------------

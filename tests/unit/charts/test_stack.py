@@ -1,7 +1,8 @@
-"""charts/stack: one release gives the seed's compose file (api + db + proxy), wired."""
+"""charts/stack: one release gives the compose topology (api + db + cache + proxy), wired."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,16 @@ def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {e["name"]: e for e in container.get("env", [])}
 
 
+def statefulset_of(m: Manifests, chart: str) -> dict[str, Any]:
+    """The StatefulSet of subchart ``chart`` (the database's or the cache's)."""
+    (found,) = [
+        s
+        for s in m.of_kind("StatefulSet")
+        if s["metadata"]["labels"]["app.kubernetes.io/name"] == chart
+    ]
+    return found
+
+
 def all_containers(t: PodTemplate) -> list[dict[str, Any]]:
     containers: list[dict[str, Any]] = t.spec["containers"] + t.spec.get("initContainers", [])
     return containers
@@ -50,7 +61,7 @@ def test_database_url_comes_from_the_secret_the_database_renders(
     ref = env_of(app)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]
     secret = m.get("Secret", ref["name"])  # KeyError names what exists if it is not rendered
     assert ref["key"] in secret["data"]
-    statefulset = m.of_kind("StatefulSet")[0]
+    statefulset = statefulset_of(m, "database")
     assert statefulset["metadata"]["name"] == ref["name"]
     assert "value" not in env_of(app)["DATABASE_URL"]  # never a literal password
 
@@ -66,7 +77,7 @@ def test_app_waits_for_the_database_with_pg_isready(render: RenderFn) -> None:
     # It waits on exactly the URI the app will use.
     assert env_of(init)["DATABASE_URL"] == env_of(app)["DATABASE_URL"]
     # Same postgres image as the database itself, so pg_isready matches the server.
-    db_image = m.of_kind("StatefulSet")[0]["spec"]["template"]["spec"]["containers"][0]["image"]
+    db_image = statefulset_of(m, "database")["spec"]["template"]["spec"]["containers"][0]["image"]
     assert init["image"] == db_image
     sc = init["securityContext"]
     assert sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"] is True
@@ -86,6 +97,81 @@ def test_database_network_policy_admits_the_app(render: RenderFn) -> None:
         and "namespaceSelector" not in peer
         for peer in peers
     )
+
+
+# --- REDIS_URL ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("release", ["rel", "shop-cache"])
+def test_redis_url_comes_from_the_secret_the_cache_renders(render: RenderFn, release: str) -> None:
+    """Also for a release whose name already contains "cache" (fullname rule)."""
+    m = render(CHART, release=release)
+    app = next(c for c in app_pod(m, release)["containers"] if c["name"] == "app")
+    redis_url = env_of(app)["REDIS_URL"]
+    assert "value" not in redis_url  # never a literal password
+    ref = redis_url["valueFrom"]["secretKeyRef"]
+    secret = m.get("Secret", ref["name"])
+    assert secret["metadata"]["labels"]["app.kubernetes.io/name"] == "cache"
+    assert ref["key"] in secret["data"]
+    assert statefulset_of(m, "cache")["metadata"]["name"] == ref["name"]
+    # The URL names the cache's Service.
+    uri = base64.b64decode(secret["data"][ref["key"]]).decode()
+    assert uri.startswith("redis://:")
+    assert uri.endswith(f"@{ref['name']}.default.svc.cluster.local:6379/0")
+    assert m.get("Service", ref["name"])["spec"]["ports"][0]["port"] == 6379
+
+
+def test_the_app_starts_without_redis_url_when_the_cache_is_disabled(render: RenderFn) -> None:
+    m = render(CHART, {"cache": {"enabled": False}}, engine="binary")
+    assert m.find("StatefulSet", "rel-cache") is None and m.find("Secret", "rel-cache") is None
+    assert m.find("Pod", "rel-stack-test-cache") is None
+    app = next(c for c in app_pod(m)["containers"] if c["name"] == "app")
+    # The reference stays but is optional: the kubelet starts the app without REDIS_URL.
+    assert env_of(app)["REDIS_URL"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    assert env_of(app)["DATABASE_URL"]["valueFrom"]["secretKeyRef"].get("optional") is None
+
+
+def test_cache_network_policy_admits_the_app(render: RenderFn) -> None:
+    m = render(CHART)
+    app_labels = app_deployment(m)["spec"]["template"]["metadata"]["labels"]
+    cache_policy = m.get("NetworkPolicy", "rel-cache")
+    peers = [peer for rule in cache_policy["spec"]["ingress"] for peer in rule.get("from", [])]
+    assert any(
+        peer.get("podSelector", {}).get("matchLabels", {}).items() <= app_labels.items()
+        and "namespaceSelector" not in peer
+        for peer in peers
+    )
+
+
+def test_stack_test_pings_the_cache_with_the_apps_redis_url(render: RenderFn) -> None:
+    m = render(CHART)
+    pod = m.get("Pod", "rel-stack-test-cache")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    (test,) = pod["spec"]["containers"]
+    app = next(c for c in app_pod(m)["containers"] if c["name"] == "app")
+    assert test["env"] == [env_of(app)["REDIS_URL"]]  # exactly what the app gets
+    assert test["command"][:2] == ["sh", "-c"]
+    assert test["command"][2] == (paths.CHARTS_DIR / CHART / "files" / "test-cache.sh").read_text()
+    # The cache's own image and tag (the cache chart's appVersion, not the stack's).
+    cache_image = m.get("StatefulSet", "rel-cache")["spec"]["template"]["spec"]["containers"][0][
+        "image"
+    ]
+    assert test["image"] == cache_image == "docker.io/valkey/valkey:8.1.1"
+
+
+def test_existing_cache_secret_must_be_wired_to_the_app(
+    render: RenderFn, render_error: RenderErrorFn
+) -> None:
+    values: dict[str, Any] = {"cache": {"auth": {"existingSecret": "shop-cache-auth"}}}
+    assert "cache.auth.existingSecret" in render_error(CHART, values)
+    ref = {"secretKeyRef": {"name": "shop-cache-auth", "key": "redis-url"}}
+    database_url = {
+        "name": "DATABASE_URL",
+        "valueFrom": {"secretKeyRef": {"name": "rel-database", "key": "uri"}},
+    }
+    values["app"] = {"extraEnv": [database_url, {"name": "REDIS_URL", "valueFrom": ref}]}
+    app = next(c for c in app_pod(render(CHART, values))["containers"] if c["name"] == "app")
+    assert env_of(app)["REDIS_URL"]["valueFrom"] == ref
 
 
 # --- the controller and the app's Ingress ----------------------------------------------
@@ -153,16 +239,23 @@ def test_each_component_can_be_disabled(render: RenderFn) -> None:
     assert no_edge.find("Pod", "rel-stack-test") is None
 
     no_db = render_binary({"database": {"enabled": False}})
-    assert no_db.of_kind("StatefulSet") == [] and no_db.find("Secret", "rel-database") is None
+    assert no_db.find("StatefulSet", "rel-database") is None
+    assert no_db.find("Secret", "rel-database") is None
+    assert no_db.find("StatefulSet", "rel-cache")  # the others stay
+
+    no_cache = render_binary({"cache": {"enabled": False}})
+    assert [s["metadata"]["name"] for s in no_cache.of_kind("StatefulSet")] == ["rel-database"]
 
     no_app = render_binary({"app": {"enabled": False}})
     assert no_app.find("Deployment", "rel-app") is None
     assert no_app.find("Deployment", "rel-ingress") and no_app.of_kind("StatefulSet")
+    assert no_app.find("Pod", "rel-stack-test-cache") is None
 
 
-def test_subchart_name_overrides_are_refused(render_error: RenderErrorFn) -> None:
-    err = render_error(CHART, {"database": {"fullnameOverride": "db"}})
-    assert "database.nameOverride/database.fullnameOverride" in err
+@pytest.mark.parametrize("chart", ["database", "cache"])
+def test_subchart_name_overrides_are_refused(render_error: RenderErrorFn, chart: str) -> None:
+    err = render_error(CHART, {chart: {"fullnameOverride": "renamed"}})
+    assert f"{chart}.nameOverride/{chart}.fullnameOverride" in err
 
 
 def test_existing_database_secret_must_be_wired_to_the_app(
@@ -192,8 +285,15 @@ def test_global_values_reach_every_subchart(render: RenderFn) -> None:
     )
     templates = m.pod_templates()
     owners = {t.owner["metadata"]["name"] for t in templates}
-    # app (with its init container), database, controller and every test pod
-    assert {"rel-app", "rel-database", "rel-ingress", "rel-stack-test"} <= owners
+    # app (with its init container), database, cache, controller and every test pod
+    assert {
+        "rel-app",
+        "rel-database",
+        "rel-cache",
+        "rel-ingress",
+        "rel-stack-test",
+        "rel-stack-test-cache",
+    } <= owners
     for t in templates:
         for container in all_containers(t):
             assert container["image"].startswith(f"{MIRROR}/"), (t.owner["metadata"], container)
@@ -203,7 +303,7 @@ def test_global_values_reach_every_subchart(render: RenderFn) -> None:
         for sts in m.of_kind("StatefulSet")
         for claim in sts["spec"].get("volumeClaimTemplates", [])
     ] + m.of_kind("PersistentVolumeClaim")
-    assert claims, "the database keeps its data on a PVC"
+    assert len(claims) >= 2, "the database and the cache keep their data on PVCs"
     assert all(claim["spec"]["storageClassName"] == "fast-ssd" for claim in claims)
 
 
