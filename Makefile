@@ -17,6 +17,8 @@ STAMP := .make/venv-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
 PYTEST_WORKERS ?= auto
 # Integration tests mostly wait on the API server, so more workers than cores pay off.
 INTEGRATION_WORKERS ?= 4
+# Extra pytest arguments for both integration runs (e.g. --durations=10, -k name).
+PYTEST_EXTRA ?=
 
 .PHONY: help setup tools lint test test-unit test-integration release serve \
         cluster-up cluster-down bench fuzz validate docs clean
@@ -61,8 +63,10 @@ test: setup ## unit + integration tests (what .ci/run runs)
 test-unit: tools-core ## offline render/validate/policy tests
 	pytest -m "not integration" -n $(PYTEST_WORKERS) tests
 
-test-integration: setup ## install/upgrade/test every chart on a real API server
-	pytest -m integration -n $(INTEGRATION_WORKERS) -p no:randomly tests/integration
+test-integration: setup ## install/upgrade/test every chart on a real node (containers run)
+	pytest -m "integration and node_lifecycle" -p no:randomly $(PYTEST_EXTRA) tests/integration
+	pytest -m "integration and not node_lifecycle" -n $(INTEGRATION_WORKERS) -p no:randomly \
+	  $(PYTEST_EXTRA) tests/integration
 
 release: tools-core ## version, package, sign, index changed charts into dist/repo
 	$(CH) release

@@ -190,7 +190,20 @@ def _explain_go_failure(tool: ToolPin, message: str) -> str:
     return f"{tool.name}: building {tool.package}@{tool.version} failed:\n{message}"
 
 
+BUILD_RECORD = ".build-seconds"
+
+
+def build_seconds(tool: ToolPin) -> float | None:
+    """Seconds the cached build of ``tool`` took (None: not built here, or built before
+    builds were timed)."""
+    try:
+        return float((tool.install_dir / BUILD_RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def _build(tool: ToolPin, go: str) -> Path:
+    started = time.monotonic()
     staging = tool.install_dir.with_name(f".{tool.install_dir.name}.build-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -231,6 +244,8 @@ def _build(tool: ToolPin, go: str) -> Path:
     if not produced.is_file():
         shutil.rmtree(staging, ignore_errors=True)
         raise CharthouseError(f"{tool.name}: build produced no {tool.binary_name} binary")
+    # How long the cold build took, for `make bench` to report what a fresh machine pays.
+    (staging / BUILD_RECORD).write_text(f"{time.monotonic() - started:.1f}\n")
     shutil.rmtree(tool.install_dir, ignore_errors=True)
     staging.rename(tool.install_dir)  # atomic: a half-built tool is never visible
     return tool.built_path

@@ -27,7 +27,7 @@ from charthouse.locks import file_lock
 
 from .harness import EXCLUSIVE, Deployer, Diagnostics
 from .helm import Helm
-from .kube import Kube
+from .kube import Kube, eventually
 
 HELM_MAJORS = (3, 4)
 RESTRICTED = {
@@ -44,6 +44,8 @@ CRD_BUNDLES = ("gateway-api", "prometheus-operator")
 class SessionCluster:
     provider: str
     kubeconfig: Path
+    # False only for the embedded provider's kwok nodes, where no container runs.
+    runs_containers: bool = True
 
 
 _DIAGNOSTICS = pytest.StashKey[Diagnostics]()
@@ -102,7 +104,10 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[SessionCluster]:
             _owner_marker().write_text(f"{os.getppid()}\n")
         for bundle in CRD_BUNDLES:
             gateway_crds.install(kubeconfig, bundle)
-    yield SessionCluster(provider.name, kubeconfig)
+    status = provider.status()
+    yield SessionCluster(
+        provider.name, kubeconfig, runs_containers=status.components.get("nodes") != "kwok"
+    )
     if not already_running and not under_xdist and not os.environ.get("CHARTHOUSE_KEEP_CLUSTER"):
         provider.down()
 
@@ -150,6 +155,13 @@ def namespace(
     name = f"{base}-{secrets.token_hex(3)}"
     kube.create_namespace(name, RESTRICTED)
     diagnostics.namespaces.append(name)
+    # Pods are refused until kube-controller-manager has made the namespace's default
+    # ServiceAccount, a moment after the namespace exists.
+    eventually(
+        lambda: kube.get("v1", "ServiceAccount", "default", name),
+        timeout=30,
+        what=f"the default ServiceAccount in {name}",
+    )
     yield name
     if os.environ.get("CHARTHOUSE_KEEP_NAMESPACES"):  # keep them to poke at failures
         return

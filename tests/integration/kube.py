@@ -9,6 +9,7 @@ discovers kinds once per session.
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -125,3 +126,18 @@ def eventually(check: Callable[[], Any], *, timeout: float = 60.0, what: str = "
                 return last
         time.sleep(0.25)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+def kubectl(
+    kubeconfig: Path, *args: str, timeout: float = 60.0
+) -> subprocess.CompletedProcess[str]:
+    """The pinned kubectl against the test cluster (what a user types)."""
+    from charthouse.tools import ensure_tool
+
+    return subprocess.run(
+        [str(ensure_tool("kubectl")), "--kubeconfig", str(kubeconfig), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -1,6 +1,7 @@
-"""One interface over the places a test cluster can come from, and the ``auto`` choice.
+"""Where a test cluster comes from: detection (the ``auto`` choice) and construction.
 
-* ``embedded``: etcd + control plane + kwok as local processes (no Docker needed).
+* ``embedded``: a control plane and a real node (containerd, kubelet, ...) as local
+  processes, no Docker needed; or simulated kwok nodes (``--nodes kwok``).
 * ``kind``: a kind cluster, when a Docker engine answers and ``kind`` is installed.
 * ``existing``: a cluster you already have, by ``--kubeconfig`` or ``$KUBECONFIG``.
 
@@ -16,57 +17,14 @@ import json
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from charthouse import paths
+from charthouse.cluster.providers.base import Provider
 from charthouse.errors import CharthouseError
 
 PROVIDERS = ("auto", "embedded", "kind", "existing")
 DEFAULT_NAME = "charthouse"
-
-
-@dataclass(frozen=True)
-class Status:
-    """What ``cluster status`` reports."""
-
-    provider: str
-    running: bool
-    kubeconfig: Path | None
-    components: dict[str, str] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-
-    def render(self) -> str:
-        lines = [
-            f"provider:   {self.provider}",
-            f"state:      {'running' if self.running else 'stopped'}",
-        ]
-        if self.kubeconfig is not None:
-            lines.append(f"kubeconfig: {self.kubeconfig}")
-        lines += [f"  {name:26} {state}" for name, state in self.components.items()]
-        lines += [f"problem: {problem}" for problem in self.problems]
-        return "\n".join(lines)
-
-
-class Provider(Protocol):
-    """A source of a Kubernetes cluster that tests and ``helm`` can use by kubeconfig."""
-
-    name: str
-
-    def up(self) -> Path:
-        """Start (or reuse) the cluster; return its kubeconfig once a node is Ready."""
-        ...
-
-    def down(self) -> None:
-        """Stop what ``up`` started; leave nothing running."""
-        ...
-
-    def status(self) -> Status: ...
-
-    def kubeconfig(self) -> Path:
-        """The kubeconfig path (it may not exist before ``up``)."""
-        ...
 
 
 def state_dir(name: str = DEFAULT_NAME) -> Path:
@@ -125,20 +83,27 @@ def choose(requested: str, *, kubeconfig: Path | None, directory: Path) -> str:
 
 
 def get(
-    requested: str = "auto", *, kubeconfig: Path | None = None, name: str = DEFAULT_NAME
+    requested: str = "auto",
+    *,
+    kubeconfig: Path | None = None,
+    name: str = DEFAULT_NAME,
+    nodes: str = "auto",
 ) -> Provider:
-    """The provider for ``requested`` (resolving ``auto``)."""
+    """The provider for ``requested`` (resolving ``auto``); ``nodes`` is the embedded
+    provider's node kind (auto, real or kwok)."""
     directory = state_dir(name)
     chosen = choose(requested, kubeconfig=kubeconfig, directory=directory)
     if chosen == "embedded":
-        from charthouse.cluster.embedded import EmbeddedCluster
+        from charthouse.cluster.providers.embedded.cluster import EmbeddedCluster
 
-        return EmbeddedCluster(directory)
+        if nodes == "auto":
+            nodes = os.environ.get("CHARTHOUSE_NODES", "auto")
+        return EmbeddedCluster(directory, nodes=nodes)
     if chosen == "kind":
-        from charthouse.cluster.kind import KindCluster
+        from charthouse.cluster.providers.kind import KindCluster
 
         return KindCluster(directory, cluster_name=name)
-    from charthouse.cluster.existing import ExistingCluster
+    from charthouse.cluster.providers.existing import ExistingCluster
 
     given = kubeconfig or os.environ.get("CHARTHOUSE_KUBECONFIG") or os.environ.get("KUBECONFIG")
     if not given:

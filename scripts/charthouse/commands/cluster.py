@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from charthouse.cluster import provider
+from charthouse.cluster.providers.base import Provider
 from charthouse.errors import CharthouseError
 
 
@@ -36,6 +37,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=provider.DEFAULT_NAME,
         help="cluster name; state lives in $CHARTHOUSE_HOME/cluster/<name>",
     )
+    common.add_argument(
+        "--nodes",
+        choices=("auto", "real", "kwok"),
+        default="auto",
+        help="embedded provider: real containers (default where Linux and root allow) or "
+        "kwok's simulated nodes (scale scenarios; nothing runs)",
+    )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     up = actions.add_parser("up", parents=[common], help="start the cluster (reused if running)")
     up.add_argument(
@@ -60,8 +68,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ).set_defaults(func=_gateway_crds)
 
 
-def _get(args: argparse.Namespace) -> provider.Provider:
-    return provider.get(args.provider, kubeconfig=args.kubeconfig, name=args.name)
+def _get(args: argparse.Namespace) -> Provider:
+    return provider.get(args.provider, kubeconfig=args.kubeconfig, name=args.name, nodes=args.nodes)
 
 
 def _up(args: argparse.Namespace) -> int:

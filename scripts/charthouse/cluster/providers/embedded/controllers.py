@@ -1,9 +1,10 @@
-"""SIMULATION: the background process standing in for a cloud's storage and load balancers.
+"""The embedded cluster's own controllers, in one background process.
 
-Runs the simulated volume provisioner (:mod:`charthouse.cluster.provisioner`) and
-the simulated load-balancer controller (:mod:`charthouse.cluster.loadbalancer`)
-against the embedded cluster. ``charthouse cluster up`` starts it detached as
-``python -m charthouse.cluster.controllers ...``; ``down`` stops it.
+Runs the volume provisioner (:mod:`.storage`: directories on the host) and the
+load-balancer allocator (:mod:`.loadbalancer`: loopback addresses) — the parts
+a cloud or kind's add-ons provide elsewhere. ``charthouse cluster up`` starts it
+detached as ``python -m charthouse.cluster.providers.embedded.controllers ...``;
+``down`` stops it.
 """
 
 from __future__ import annotations
@@ -18,14 +19,25 @@ from pathlib import Path
 from typing import Any
 
 from charthouse.cluster.api import Client
-from charthouse.cluster.loadbalancer import LoadBalancers
-from charthouse.cluster.provisioner import PROVISIONER, Provisioner
+from charthouse.cluster.providers.embedded.loadbalancer import LoadBalancers
+from charthouse.cluster.providers.embedded.storage import PROVISIONER, Provisioner
 
 log = logging.getLogger("charthouse.controllers")
 
 
+Handler = Callable[[dict[str, Any]], None]
+
+
+def _ignore(_obj: dict[str, Any]) -> None:
+    return None
+
+
 def informer(
-    client: Client, path: str, handle: Callable[[dict[str, Any]], None], stop: threading.Event
+    client: Client,
+    path: str,
+    handle: Handler,
+    stop: threading.Event,
+    deleted: Handler = _ignore,
 ) -> None:
     """List, then watch from the list's version; relist after any error or expiry."""
     while not stop.is_set():
@@ -37,6 +49,8 @@ def informer(
             for event in client.watch(path, version):
                 if event["type"] in ("ADDED", "MODIFIED"):
                     handle(event["object"])
+                elif event["type"] == "DELETED":
+                    deleted(event["object"])
                 elif event["type"] == "ERROR":  # e.g. 410 Gone: our version expired
                     break
         except Exception:
@@ -50,23 +64,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ca", type=Path, required=True)
     parser.add_argument("--cert", type=Path, required=True)
     parser.add_argument("--key", type=Path, required=True)
+    parser.add_argument("--volumes-dir", type=Path, required=True)
+    parser.add_argument("--node", required=True, help="the node volumes are created on")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stdout
     )
     client = Client(args.server, args.ca, args.cert, args.key)
-    provisioner, balancers = Provisioner(client), LoadBalancers(client)
+    provisioner = Provisioner(client, volumes_dir=args.volumes_dir, node=args.node)
+    balancers = LoadBalancers(client)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    watches = (
-        ("/api/v1/persistentvolumeclaims", provisioner.on_claim),
-        ("/api/v1/persistentvolumes", provisioner.on_volume),
-        ("/api/v1/services", balancers.on_service),
+    watches: tuple[tuple[str, Handler, Handler], ...] = (
+        ("/api/v1/persistentvolumeclaims", provisioner.on_claim, _ignore),
+        ("/api/v1/persistentvolumes", provisioner.on_volume, _ignore),
+        ("/api/v1/services", balancers.on_service, balancers.on_deleted),
     )
-    for path, handler in watches:
-        threading.Thread(target=informer, args=(client, path, handler, stop), daemon=True).start()
+    for path, handler, on_delete in watches:
+        threading.Thread(
+            target=informer, args=(client, path, handler, stop, on_delete), daemon=True
+        ).start()
     log.info(
-        "simulated provisioner %s and load balancers running against %s", PROVISIONER, args.server
+        "provisioner %s (volumes in %s) and load balancers running against %s",
+        PROVISIONER,
+        args.volumes_dir,
+        args.server,
     )
     while not stop.wait(1.0):
         pass

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from charthouse.cluster.provider import Status
+from charthouse.cluster.providers.base import Status
 from charthouse.errors import CharthouseError
 
 

@@ -1,4 +1,4 @@
-"""SIMULATION: fake nodes and pod lifecycles for the embedded cluster, driven by kwok.
+"""SIMULATION: fake nodes and pod lifecycles for ``--nodes kwok`` (scale scenarios), by kwok.
 
 No kubelet and no container runtime run here. kwok watches nodes and pods and
 writes the status a kubelet would write, following the *stages* below:
@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from charthouse.cluster.pki import write_private
+from charthouse.cluster.providers.embedded.network import CLUSTER_CIDR, SIMULATED_NODE_IP
 
 NODE_ANNOTATION = {"kwok.x-k8s.io/node": "fake"}
 NODE_COUNT = 3
@@ -269,3 +270,26 @@ def node(index: int) -> dict[str, Any]:
             "capacity": {"cpu": "32", "memory": "128Gi", "pods": "110"},
         },
     }
+
+
+def argv(binary: Path, *, kubeconfig: Path, stages: Path, port: int) -> list[str | Path]:
+    """kwok managing only our annotated fake nodes (never a real node)."""
+    annotation, value = next(iter(NODE_ANNOTATION.items()))
+    return [
+        binary,
+        "--kubeconfig",
+        kubeconfig,
+        "--config",
+        stages,
+        "--manage-all-nodes=false",
+        "--manage-nodes-with-annotation-selector",
+        f"{annotation}={value}",
+        "--node-lease-duration-seconds",
+        "40",
+        "--cidr",
+        str(CLUSTER_CIDR),
+        "--node-ip",
+        SIMULATED_NODE_IP,
+        "--server-address",
+        f"127.0.0.1:{port}",
+    ]

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from charthouse import paths
-from charthouse.cluster.provider import Status
+from charthouse.cluster.providers.base import Status
 from charthouse.errors import CharthouseError
 from charthouse.proc import run
 

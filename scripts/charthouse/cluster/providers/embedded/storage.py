@@ -1,83 +1,70 @@
-"""SIMULATION: a volume provisioner for the embedded cluster that stores nothing.
+"""The embedded cluster's default StorageClass ``standard``: volumes are directories on the host.
 
-It plays the part of an external CSI provisioner: when the real PV controller
-(in kube-controller-manager) marks a claim of our StorageClass as waiting for
-``charthouse.dev/simulated``, this creates a PersistentVolume pre-bound to the
-claim; the PV controller then binds them exactly as in a real cluster. When a
-claim is deleted and its volume is Released with reclaim policy Delete, the
-volume is deleted. Growing a claim's request grows the volume (online resize).
+Like kind's ``standard`` class (local-path-provisioner), a claim gets a
+PersistentVolume of type ``local`` backed by a fresh directory under the
+cluster's state dir (``<state>/volumes/<pv-name>``), pinned to the node by
+node affinity. The real PV controller hands claims to this provisioner and
+binds them; kubelet bind-mounts the directory into pods (applying ``fsGroup``),
+so data written by a pod is on disk and survives the pod, a ``helm uninstall``
+that keeps the claim, and a cluster ``down``/``up``.
 
-The volumes point at a CSI driver, ``simulated.charthouse.dev``, that does not
-exist: no node mounts anything (kwok runs no containers), and nothing touches
-the host file system (no hostPath). What it proves: claims bind, StatefulSet
-claim templates work, ``helm uninstall`` leaves a kept claim and its volume in
-place, a reinstall reuses them. It says nothing about data on disk.
+When a claim is deleted and its volume is Released with reclaim policy Delete,
+the directory and the volume are deleted; with Retain both stay. Capacity is
+recorded, not enforced (a directory has no quota), and growing a claim only
+updates the recorded size — as with local-path.
 
-It runs inside the simulated-controllers process (:mod:`charthouse.cluster.controllers`).
+It runs inside the controllers process (:mod:`.controllers`).
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
+from pathlib import Path
 from typing import Any
 
 from charthouse.cluster.api import ApiError, Client
 
-PROVISIONER = "charthouse.dev/simulated"
-CSI_DRIVER = "simulated.charthouse.dev"
+PROVISIONER = "charthouse.dev/local-path"
 STORAGE_CLASS = "standard"
 
 log = logging.getLogger("charthouse.provisioner")
 
 
 def storage_objects() -> list[tuple[str, dict[str, Any]]]:
-    """(URL, object) pairs for the default StorageClass and the driver it names.
-
-    ``attachRequired: false`` keeps the attach/detach controller from creating
-    VolumeAttachments that nothing would ever attach.
-    """
+    """(URL, object) pairs for the default StorageClass."""
     storage_class = {
         "apiVersion": "storage.k8s.io/v1",
         "kind": "StorageClass",
         "metadata": {
             "name": STORAGE_CLASS,
-            "annotations": {
-                "storageclass.kubernetes.io/is-default-class": "true",
-                "charthouse.dev/simulated": "volumes are simulated; no data is stored",
-            },
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
         },
         "provisioner": PROVISIONER,
         "reclaimPolicy": "Delete",
         "volumeBindingMode": "Immediate",
         "allowVolumeExpansion": True,
     }
-    driver = {
-        "apiVersion": "storage.k8s.io/v1",
-        "kind": "CSIDriver",
-        "metadata": {"name": CSI_DRIVER},
-        "spec": {"attachRequired": False, "podInfoOnMount": False},
-    }
-    return [
-        (f"/apis/storage.k8s.io/v1/storageclasses/{STORAGE_CLASS}", storage_class),
-        (f"/apis/storage.k8s.io/v1/csidrivers/{CSI_DRIVER}", driver),
-    ]
+    return [(f"/apis/storage.k8s.io/v1/storageclasses/{STORAGE_CLASS}", storage_class)]
 
 
-def volume_for(claim: dict[str, Any], reclaim_policy: str = "Delete") -> dict[str, Any]:
-    """The PersistentVolume that satisfies ``claim``, pre-bound to it by UID."""
+def volume_for(
+    claim: dict[str, Any], *, path: Path, node: str, reclaim_policy: str = "Delete"
+) -> dict[str, Any]:
+    """The ``local`` PersistentVolume at ``path`` on ``node`` that satisfies ``claim``,
+    pre-bound to it by UID."""
     meta, spec = claim["metadata"], claim["spec"]
-    name = f"pvc-{meta['uid']}"
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolume",
         "metadata": {
-            "name": name,
+            "name": volume_name(claim),
             "annotations": {"pv.kubernetes.io/provisioned-by": PROVISIONER},
         },
         "spec": {
             "capacity": {"storage": spec["resources"]["requests"]["storage"]},
             "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
-            "volumeMode": spec.get("volumeMode", "Filesystem"),
+            "volumeMode": "Filesystem",
             "storageClassName": spec.get("storageClassName", STORAGE_CLASS),
             "persistentVolumeReclaimPolicy": reclaim_policy,
             "claimRef": {
@@ -87,9 +74,28 @@ def volume_for(claim: dict[str, Any], reclaim_policy: str = "Delete") -> dict[st
                 "name": meta["name"],
                 "uid": meta["uid"],
             },
-            "csi": {"driver": CSI_DRIVER, "volumeHandle": name},
+            "local": {"path": str(path)},
+            "nodeAffinity": {
+                "required": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {
+                                    "key": "kubernetes.io/hostname",
+                                    "operator": "In",
+                                    "values": [node],
+                                }
+                            ]
+                        }
+                    ]
+                }
+            },
         },
     }
+
+
+def volume_name(claim: dict[str, Any]) -> str:
+    return f"pvc-{claim['metadata']['uid']}"
 
 
 def wants_volume(claim: dict[str, Any]) -> bool:
@@ -115,21 +121,26 @@ def reclaimable(volume: dict[str, Any]) -> bool:
 
 
 class Provisioner:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, *, volumes_dir: Path, node: str) -> None:
         self.client = client
+        self.volumes_dir = volumes_dir
+        self.node = node
 
     def on_claim(self, claim: dict[str, Any]) -> None:
         meta = claim["metadata"]
         if wants_volume(claim):
-            volume = volume_for(claim)
+            if claim["spec"].get("volumeMode") == "Block":
+                log.warning(
+                    "%s/%s: block volumes are not supported", meta["namespace"], meta["name"]
+                )
+                return
+            path = self.volumes_dir / volume_name(claim)
+            path.mkdir(parents=True, exist_ok=True)
+            path.chmod(0o777)  # pods run as any uid; fsGroup narrows it per pod
+            volume = volume_for(claim, path=path, node=self.node)
             try:
                 self.client.create("/api/v1/persistentvolumes", volume)
-                log.info(
-                    "provisioned %s for %s/%s",
-                    volume["metadata"]["name"],
-                    meta["namespace"],
-                    meta["name"],
-                )
+                log.info("provisioned %s for %s/%s", path, meta["namespace"], meta["name"])
             except ApiError as exc:
                 if exc.status != 409:  # already provisioned on an earlier event
                     raise
@@ -137,7 +148,7 @@ class Provisioner:
         self._resize(claim)
 
     def _resize(self, claim: dict[str, Any]) -> None:
-        """Grow the volume and the claim's status when the request grew (simulated resize)."""
+        """Record a grown request on the volume and the claim (the directory has no quota)."""
         volume_name = claim["spec"].get("volumeName")
         wanted = claim["spec"]["resources"]["requests"].get("storage")
         have = (claim.get("status") or {}).get("capacity", {}).get("storage")
@@ -169,10 +180,14 @@ class Provisioner:
         log.info("resized %s to %s", volume_name, wanted)
 
     def on_volume(self, volume: dict[str, Any]) -> None:
-        if reclaimable(volume):
-            name = volume["metadata"]["name"]
-            self.client.delete(f"/api/v1/persistentvolumes/{name}")
-            log.info("deleted released volume %s", name)
+        if not reclaimable(volume):
+            return
+        name = volume["metadata"]["name"]
+        path = Path((volume["spec"].get("local") or {}).get("path", ""))
+        if path.parent == self.volumes_dir and path.name == name:  # never outside our dir
+            shutil.rmtree(path, ignore_errors=True)
+        self.client.delete(f"/api/v1/persistentvolumes/{name}")
+        log.info("deleted released volume %s and its data", name)
 
 
 _SUFFIXES = {

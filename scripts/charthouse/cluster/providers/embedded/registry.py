@@ -1,0 +1,43 @@
+"""The local image registry the real node pulls from, mirroring every upstream registry.
+
+Images cannot be pulled from the internet here; they are built from pinned sources
+(:mod:`charthouse.images`) and pushed to a CNCF distribution registry on 127.0.0.1.
+containerd's ``hosts.toml`` for each upstream registry (docker.io, registry.k8s.io,
+...) points at it (:mod:`.containerd`), so charts install with their default image
+references. Its storage lives under ``$CHARTHOUSE_HOME/images/registry``: images
+survive ``down``/``up`` and are pushed once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class NodeImages:
+    """The images the node itself needs, by reference."""
+
+    sandbox: str
+    dns: str
+
+
+def mirrored_registries() -> Sequence[str]:
+    from charthouse import images
+
+    return tuple(images.MIRRORED_REGISTRIES)
+
+
+def argv(binary: Path, address: str) -> list[str | Path]:
+    from charthouse import images
+
+    return images.registry_argv(binary, address)
+
+
+def ensure_images(address: str) -> NodeImages:
+    """Build what is missing, push what the registry lacks; the node's own image refs."""
+    from charthouse import images
+
+    images.ensure(address)
+    return NodeImages(sandbox=images.PAUSE_IMAGE, dns=images.COREDNS_IMAGE)
