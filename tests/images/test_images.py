@@ -11,7 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from image_runner import Container, Image, bind, free_port, in_netns, started, tmpfs
+from image_runner import Container, Image, bind, in_netns, started, tmpfs
+
+from charthouse.images.registry import free_port
 
 pytestmark = pytest.mark.images
 

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from image_runner import DOCKER_CAPS, Container, Image, bind, free_port, tmpfs
+from image_runner import DOCKER_CAPS, Container, Image, bind, tmpfs
 
 from charthouse import paths
+from charthouse.images.registry import free_port
 
 pytestmark = pytest.mark.images
 

@@ -8,14 +8,21 @@ that containerd uses as a mirror of the upstream registries.
 - :func:`ensure` builds what is missing and pushes what the registry lacks;
 - :func:`registry_argv` is the registry's command line for the cluster;
 - :data:`PAUSE_IMAGE` and :data:`COREDNS_IMAGE` are the node's own images;
-- :func:`for_kind` lists images a kind cluster must be given with ``kind load``.
+- :func:`for_kind` lists images a kind cluster must be given with ``kind load``;
+- :func:`build_seconds` is what each image's last build took (benchmarks).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from charthouse.images.api import MIRRORED_REGISTRIES, BuiltImage, ensure, for_kind
+from charthouse.images.api import (
+    MIRRORED_REGISTRIES,
+    BuiltImage,
+    build_seconds,
+    ensure,
+    for_kind,
+)
 from charthouse.images.catalog import load as load_catalog
 from charthouse.images.registry import argv as registry_argv
 
@@ -30,6 +37,7 @@ __all__ = [
     "MIRRORED_REGISTRIES",
     "PAUSE_IMAGE",
     "BuiltImage",
+    "build_seconds",
     "ensure",
     "for_kind",
     "registry_argv",

@@ -78,6 +78,18 @@ def _push(
     )
 
 
+def build_seconds(catalog: Catalog | None = None) -> dict[str, float]:
+    """Seconds each image's last build took (images never built here are absent):
+    what a cold machine pays, for the benchmarks."""
+    directory = builder.Workspace(builder.home()).records
+    result = {}
+    for name in (catalog or load()).images:
+        record = records.load(directory, name)
+        if record is not None:
+            result[name] = record.seconds
+    return result
+
+
 def for_kind(catalog: Catalog | None = None) -> list[ImageSpec]:
     """Images no public registry serves, which a kind cluster must be given with
     ``kind load`` (on kind every other image is the real upstream one, pulled)."""

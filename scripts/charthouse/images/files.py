@@ -1,6 +1,6 @@
 """File helpers of the image builder: content digests of directories for the
 cache key, and writes that are atomic (a killed run leaves the old file or the
-new one, never half of one)."""
+new one, never half of one; the release index's writer, shared)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
+
+from charthouse.release import index as release_index
 
 
 def tree_digest(directory: Path) -> str:
@@ -27,17 +29,8 @@ def tree_digest(directory: Path) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, fsynced, then renamed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write ``text`` to ``path`` so readers see the old or the new file, never a mix."""
+    release_index.write_atomic(path, text.encode("utf-8"))
 
 
 def link_or_copy(source: Path, target: Path) -> None:

@@ -84,7 +84,8 @@ def argv(binary: Path, address: str, data_dir: Path | None = None) -> list[str |
     return [binary, "serve", path]
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a registry, or a test server)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -139,7 +140,7 @@ class Client:
 def running(data_dir: Path | None = None, port: int = 0) -> Iterator[Client]:
     """A registry process for the block (a free port unless ``port``), stopped after."""
     data = data_dir or default_data_dir()
-    address = f"127.0.0.1:{port or _free_port()}"
+    address = f"127.0.0.1:{port or free_port()}"
     command = argv(tools.ensure_tool("registry"), address, data)
     log = data.with_name(f"registry-{address.replace(':', '-')}.log")
     with log.open("wb") as output:

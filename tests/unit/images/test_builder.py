@@ -118,3 +118,13 @@ def test_records_round_trip_and_know_what_was_pushed(tmp_path: Path) -> None:
     assert not pushed.pushed("sha256:other")
     rebuilt = records.Record(**{**pushed.__dict__, "image_id": "sha256:new"})
     assert not rebuilt.pushed("sha256:d"), "a rebuilt image must be pushed again"
+
+
+def test_build_seconds_come_from_the_records(tmp_path: Path, home: Path) -> None:
+    from charthouse.images import build_seconds
+
+    cat = write_catalog(tmp_path)
+    assert build_seconds(cat) == {}
+    builder.build(["base"], catalog=cat, backend=FakeBackend())
+    seconds = build_seconds(cat)
+    assert list(seconds) == ["base"] and seconds["base"] >= 0
