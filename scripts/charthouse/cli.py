@@ -19,6 +19,7 @@ from charthouse.errors import CharthouseError
 COMMAND_MODULES: tuple[str, ...] = (
     "charthouse.commands.tools",
     "charthouse.commands.cluster",
+    "charthouse.commands.images",
     "charthouse.commands.render",
     "charthouse.commands.validate",
     "charthouse.commands.release",

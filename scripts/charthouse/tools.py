@@ -11,9 +11,11 @@ The fast path (tool already there) does no subprocess work at all, so a warm
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import stat
 import sys
 import threading
 import time
@@ -50,6 +52,8 @@ class ToolPin:
     optional: bool = False
     tags: tuple[str, ...] = ()
     host_packages: tuple[str, ...] = ()
+    module: str = ""
+    in_module: bool = False
 
     @property
     def binary_name(self) -> str:
@@ -121,12 +125,29 @@ def load_pins(path: Path | None = None) -> Pins:
             optional=bool(entry.get("optional", False)),
             tags=_strings(entry, "tags", where),
             host_packages=_strings(entry, "hostPackages", where),
+            module=str(entry.get("module", "")),
+            in_module=bool(entry.get("inModule", False)),
         )
+        _check_in_module(tools[name], where)
     aliases = {str(k): str(v) for k, v in (data.get("aliases") or {}).items()}
     for alias, target in aliases.items():
         if target not in tools:
             raise CharthouseError(f"{pin_file}: aliases.{alias}: unknown tool {target!r}")
     return Pins(go=str(data.get("go", "1.26")), tools=tools, aliases=aliases)
+
+
+def _check_in_module(tool: ToolPin, where: str) -> None:
+    if not tool.in_module:
+        return
+    if not tool.module or not (
+        tool.package == tool.module or tool.package.startswith(tool.module + "/")
+    ):
+        raise CharthouseError(
+            f"{where}.module: inModule needs the module path of package {tool.package!r}, "
+            f"got {tool.module!r}"
+        )
+    if tool.gomod is not None:
+        raise CharthouseError(f"{where}: inModule and gomod exclude each other")
 
 
 def pin(name: str) -> ToolPin:
@@ -202,6 +223,22 @@ def build_seconds(tool: ToolPin) -> float | None:
         return None
 
 
+def _module_copy(tool: ToolPin, go: str, staging: Path, env: Mapping[str, str]) -> Path:
+    """A writable copy of the downloaded module, for modules whose go.mod has
+    ``replace`` directives: ``go install pkg@version`` refuses those, while
+    ``go build`` inside the module honours them (the module cache is read-only)."""
+    result = run(
+        [go, "mod", "download", "-json", f"{tool.module}@{tool.version}"], env=env, timeout=1800
+    )
+    source = Path(json.loads(result.stdout)["Dir"])
+    copy = staging / "src"
+    shutil.copytree(source, copy, symlinks=True)
+    for path in [copy, *copy.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    return copy
+
+
 def _build(tool: ToolPin, go: str) -> Path:
     started = time.monotonic()
     staging = tool.install_dir.with_name(f".{tool.install_dir.name}.build-{os.getpid()}")
@@ -210,19 +247,14 @@ def _build(tool: ToolPin, go: str) -> Path:
     ldflags = "-s -w " + tool.ldflags.replace("{version}", tool.version)
     env = {"CGO_ENABLED": "0", "GOTOOLCHAIN": os.environ.get("GOTOOLCHAIN", "local"), **tool.env}
     tags = ["-tags", ",".join(tool.tags)] if tool.tags else []
-    if tool.gomod is not None:
-        cmd = [
-            go,
-            "build",
-            "-trimpath",
-            *tags,
-            "-ldflags",
-            ldflags.strip(),
-            "-o",
-            str(staging / tool.binary_name),
-            tool.package,
-        ]
-        cwd: Path | None = tool.gomod
+    go_build = [go, "build", "-trimpath", *tags, "-ldflags", ldflags.strip()]
+    go_build += ["-o", str(staging / tool.binary_name)]
+    if tool.in_module:
+        cmd = [*go_build, "./" + tool.package[len(tool.module) :].lstrip("/")]
+        cwd: Path | None = None  # the module copy, made below
+    elif tool.gomod is not None:
+        cmd = [*go_build, tool.package]
+        cwd = tool.gomod
     else:
         env["GOBIN"] = str(staging)
         cmd = [
@@ -236,7 +268,11 @@ def _build(tool: ToolPin, go: str) -> Path:
         ]
         cwd = None
     try:
+        if tool.in_module:
+            cwd = _module_copy(tool, go, staging, env)
         run(cmd, cwd=cwd, env=env, timeout=3600)
+        if tool.in_module:
+            shutil.rmtree(staging / "src")
     except CharthouseError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise CharthouseError(_explain_go_failure(tool, str(exc))) from exc

@@ -3,13 +3,19 @@ again, and prefers a user's own binary when its version fits the pin."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
+
+from charthouse import tools
+from charthouse.errors import CharthouseError
 
 GO = shutil.which("go")
 pytestmark = pytest.mark.skipif(GO is None, reason="needs Go to build the sample tool")
@@ -95,3 +101,90 @@ def test_a_binary_of_another_version_is_not_used(sample: tuple[dict[str, str], P
     result = charthouse(path_env, "path", "hello")
     assert result.returncode == 2
     assert "go: not found on PATH" in result.stderr
+
+
+def _h1(files: dict[str, str]) -> str:
+    """Go's go.sum hash (dirhash "h1") of files by name."""
+    summary = "".join(
+        f"{hashlib.sha256(files[name].encode()).hexdigest()}  {name}\n" for name in sorted(files)
+    )
+    return "h1:" + base64.b64encode(hashlib.sha256(summary.encode()).digest()).decode()
+
+
+def _module_proxy(root: Path) -> Path:
+    """A file:// Go module proxy serving example.test/tool v1.0.0, whose go.mod
+    replaces its dependency example.test/dep (not served) with example.test/fork:
+    `go install tool@v1.0.0` refuses such a module, a build inside it works."""
+    tool_mod = (
+        "module example.test/tool\n\ngo 1.21\n\nrequire example.test/dep v1.0.0\n\n"
+        "replace example.test/dep v1.0.0 => example.test/fork v1.0.0\n"
+    )
+    modules = {
+        "tool": (
+            tool_mod,
+            {
+                "cmd/tool/main.go": (
+                    'package main\n\nimport (\n\t"fmt"\n\n\t"example.test/dep"\n)\n\n'
+                    'var version = "dev"\n\n'
+                    'func main() { fmt.Println("tool " + version + " " + dep.Name) }\n'
+                ),
+            },
+        ),
+        "fork": (
+            "module example.test/dep\n\ngo 1.21\n",
+            {"dep.go": 'package dep\n\nconst Name = "fork"\n'},
+        ),
+    }
+    fork_mod, fork_sources = modules["fork"]
+    fork_files = {
+        f"example.test/fork@v1.0.0/{k}": v for k, v in {"go.mod": fork_mod, **fork_sources}.items()
+    }
+    modules["tool"][1]["go.sum"] = (
+        f"example.test/fork v1.0.0 {_h1(fork_files)}\n"
+        f"example.test/fork v1.0.0/go.mod {_h1({'go.mod': fork_mod})}\n"
+    )
+    for name, (go_mod, sources) in modules.items():
+        versions = root / "proxy" / "example.test" / name / "@v"
+        versions.mkdir(parents=True)
+        (versions / "list").write_text("v1.0.0\n")
+        (versions / "v1.0.0.info").write_text('{"Version":"v1.0.0","Time":"2026-01-01T00:00:00Z"}')
+        (versions / "v1.0.0.mod").write_text(go_mod)
+        with zipfile.ZipFile(versions / "v1.0.0.zip", "w") as archive:
+            for path, text in {"go.mod": go_mod, **sources}.items():
+                archive.writestr(f"example.test/{name}@v1.0.0/{path}", text)
+    return root / "proxy"
+
+
+def test_an_in_module_pin_builds_inside_a_writable_copy_of_the_module(tmp_path: Path) -> None:
+    proxy = _module_proxy(tmp_path)
+    pins = tmp_path / "tools.yaml"
+    pins.write_text(
+        "go: '1.21'\ntools:\n  tool:\n    package: example.test/tool/cmd/tool\n"
+        "    module: example.test/tool\n    version: v1.0.0\n    inModule: true\n"
+        "    ldflags: -X main.version={version}\n"
+    )
+    env = {
+        **os.environ,
+        "CHARTHOUSE_HOME": str(tmp_path / "home"),
+        "CHARTHOUSE_TOOLS_FILE": str(pins),
+        "GOPROXY": f"file://{proxy}",
+        "GOSUMDB": "off",
+        "GOMODCACHE": str(tmp_path / "modcache"),
+        "GOFLAGS": "-modcacherw",
+    }
+    result = charthouse(env, "install")
+    assert result.returncode == 0, result.stderr
+    built = tmp_path / "home" / "tools" / "tool-v1.0.0"
+    out = subprocess.run([built / "tool"], capture_output=True, text=True, check=True).stdout
+    assert out == "tool v1.0.0 fork\n"
+    assert not (built / "src").exists(), "the module copy is removed"
+
+
+def test_an_in_module_pin_needs_its_module_path(tmp_path: Path) -> None:
+    pins = tmp_path / "tools.yaml"
+    pins.write_text(
+        "tools:\n  tool:\n    package: example.test/tool/cmd/tool\n"
+        "    module: example.test/other\n    version: v1.0.0\n    inModule: true\n"
+    )
+    with pytest.raises(CharthouseError, match=r"tools\.tool\.module: inModule needs the module"):
+        tools.load_pins(pins)

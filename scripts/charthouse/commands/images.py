@@ -1,0 +1,70 @@
+"""``charthouse images``: build the test images and list what is built."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "images",
+        help="build the images the real node runs (from images/, pinned in ci/tools.yaml)",
+        description="Images are built from pinned sources, cached by their inputs, and "
+        "pushed to the local registry the cluster's containerd mirrors.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    build = actions.add_parser("build", help="build every image (or NAME...) not yet current")
+    build.add_argument("names", nargs="*", metavar="NAME", help="only these images (and bases)")
+    build.add_argument("--force", action="store_true", help="rebuild even when current")
+    build.set_defaults(func=_build)
+    push = actions.add_parser("push", help="build where needed and push to a registry")
+    push.add_argument("names", nargs="*", metavar="NAME", help="only these images (and bases)")
+    push.add_argument(
+        "--registry",
+        metavar="HOST:PORT",
+        help="a running registry (default: start one on the persistent data dir for the push)",
+    )
+    push.set_defaults(func=_push)
+    listing = actions.add_parser("list", help="each image: reference, source, built, digest")
+    listing.set_defaults(func=_list)
+
+
+def _build(args: argparse.Namespace) -> int:
+    from charthouse.images import builder
+
+    for item in builder.build(args.names, force=args.force):
+        state = "built" if item.rebuilt else "current"
+        print(f"{item.spec.name:18} {state:8} {item.record.image_id[:19]}  {item.spec.ref}")
+    return 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    from charthouse.images import ensure, registry
+
+    if args.registry:
+        pushed = ensure(args.registry, args.names)
+    else:
+        with registry.running() as client:
+            pushed = ensure(client.address, args.names)
+    for image in pushed:
+        print(f"{image.name:18} {image.digest}  {image.ref}")
+    return 0
+
+
+def _list(_args: argparse.Namespace) -> int:
+    from charthouse.images import builder
+
+    for item in builder.status():
+        source = "stand-in" if item.spec.stand_in else "same source"
+        if item.record is None:
+            state, image_id, size = "missing", "-", "-"
+        else:
+            state = "built" if item.current else "outdated"
+            image_id = item.record.image_id[:19]
+            size = f"{item.record.size / 1e6:.0f}MB"
+        pushed = (item.record.pushed_digest[:19] if item.record else "") or "-"
+        print(
+            f"{item.spec.name:18} {source:11} {state:8} {size:>6} {image_id:19} "
+            f"{pushed:19} {item.spec.ref}"
+        )
+    return 0

@@ -1,0 +1,198 @@
+"""The two ways an image is built from its Dockerfile: buildah (no daemon, the
+default here) or docker (where a Docker engine answers, e.g. the kind job).
+
+Both take the same staged context and Dockerfile and expose the same few
+operations; everything above this module is backend-neutral.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from charthouse import hostpkgs
+from charthouse.errors import CharthouseError
+from charthouse.proc import run
+
+BACKEND_ENV = "CHARTHOUSE_IMAGE_BACKEND"
+# Containers of ours that outlive a build on purpose (image tests mount an
+# image's rootfs): leftover cleanup leaves them alone.
+KEEP_PREFIX = "charthouse-run-"
+_BUILD_TIMEOUT = 3600.0
+
+
+@dataclass(frozen=True)
+class LocalImage:
+    image_id: str
+    size: int
+
+
+class Backend(Protocol):
+    name: str
+
+    def build(
+        self, context: Path, tag: str, build_args: Mapping[str, str], timestamp: int
+    ) -> None: ...
+
+    def images(self) -> dict[str, LocalImage]:
+        """Every tagged image in the store, by reference (one call: the warm path)."""
+        ...
+
+    def push(self, ref: str, destination: str) -> None:
+        """Push ``ref`` to ``destination`` (host:port/path:tag) over plain HTTP."""
+        ...
+
+    def remove_leftovers(self) -> None:
+        """What a killed build left (working containers, untagged images)."""
+        ...
+
+
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+
+
+def _size(text: str) -> int:
+    """'80.9 MB' -> 80900000 (the stores report sizes in decimal units)."""
+    match = re.match(r"^\s*([0-9.]+)\s*([KMGT]?B)\s*$", text.upper())
+    return int(float(match.group(1)) * _UNITS[match.group(2)]) if match else 0
+
+
+class Buildah:
+    """buildah with its own store under ``$CHARTHOUSE_HOME/images/buildah``
+    (vfs driver, chroot isolation: works as root without overlay or a daemon)."""
+
+    name = "buildah"
+
+    def __init__(self, home: Path) -> None:
+        self.root = home / "buildah" / "storage"
+        self.runroot = home / "buildah" / "run"
+
+    def _cmd(self, *args: str | Path) -> list[str | Path]:
+        return [
+            "buildah",
+            "--root",
+            self.root,
+            "--runroot",
+            self.runroot,
+            "--storage-driver",
+            "vfs",
+            *args,
+        ]
+
+    def build(self, context: Path, tag: str, build_args: Mapping[str, str], timestamp: int) -> None:
+        args = [f"--build-arg={k}={v}" for k, v in sorted(build_args.items())]
+        run(
+            self._cmd(
+                "bud",
+                "--isolation=chroot",
+                "--pull=never",
+                "--layers=false",
+                "--force-rm",
+                "--identity-label=false",
+                f"--timestamp={timestamp}",
+                "--quiet",
+                *args,
+                f"--tag={tag}",
+                "--file",
+                context / "Dockerfile",
+                context,
+            ),
+            timeout=_BUILD_TIMEOUT,
+        )
+
+    def images(self) -> dict[str, LocalImage]:
+        out = run(self._cmd("images", "--json", "--no-trunc"), timeout=120).stdout
+        result = {}
+        for image in json.loads(out or "null") or []:
+            for name in image.get("names") or []:
+                result[name] = LocalImage(image["id"], _size(image.get("size", "")))
+        return result
+
+    def push(self, ref: str, destination: str) -> None:
+        run(
+            self._cmd("push", "--quiet", "--tls-verify=false", ref, f"docker://{destination}"),
+            timeout=_BUILD_TIMEOUT,
+        )
+
+    def remove_leftovers(self) -> None:
+        out = run(self._cmd("containers", "--json"), timeout=120).stdout
+        stale = [
+            c["id"]
+            for c in (json.loads(out or "null") or [])
+            if not str(c.get("containername", "")).startswith(KEEP_PREFIX)
+        ]
+        if stale:
+            run(self._cmd("rm", *stale), timeout=300)
+        run(self._cmd("rmi", "--prune"), check=False, timeout=300)
+
+    # For tests and debugging: a container's root filesystem as a directory.
+    def mount(self, ref: str, name: str) -> Path:
+        run(self._cmd("rm", name), check=False, timeout=120)
+        run(self._cmd("from", "--pull=never", "--name", name, ref), timeout=300)
+        return Path(run(self._cmd("mount", name), timeout=120).stdout.strip())
+
+    def unmount(self, name: str) -> None:
+        run(self._cmd("rm", name), check=False, timeout=120)
+
+    def config(self, ref: str) -> dict[str, object]:
+        """The image's OCI config (Entrypoint, Cmd, User, Env, ...)."""
+        out = run(self._cmd("inspect", "--type", "image", ref), timeout=120).stdout
+        config: dict[str, object] = json.loads(out)["OCIv1"]["config"]
+        return config
+
+
+class Docker:
+    """The Docker engine (``docker build``), where one answers."""
+
+    name = "docker"
+
+    def build(self, context: Path, tag: str, build_args: Mapping[str, str], timestamp: int) -> None:
+        args = [f"--build-arg={k}={v}" for k, v in sorted(build_args.items())]
+        # SOURCE_DATE_EPOCH makes BuildKit clamp timestamps, as --timestamp does for buildah.
+        args.append(f"--build-arg=SOURCE_DATE_EPOCH={timestamp}")
+        run(["docker", "build", "--quiet", *args, "--tag", tag, context], timeout=_BUILD_TIMEOUT)
+
+    def images(self) -> dict[str, LocalImage]:
+        out = run(["docker", "images", "--no-trunc", "--format", "{{json .}}"], timeout=120).stdout
+        result = {}
+        for line in out.splitlines():
+            image = json.loads(line)
+            if image.get("Tag") in (None, "", "<none>"):
+                continue
+            repo = str(image["Repository"])
+            if "/" not in repo or "." not in repo.split("/", 1)[0]:
+                repo = f"docker.io/{repo if '/' in repo else 'library/' + repo}"
+            result[f"{repo}:{image['Tag']}"] = LocalImage(image["ID"], _size(image["Size"]))
+        return result
+
+    def push(self, ref: str, destination: str) -> None:
+        run(["docker", "tag", ref, destination], timeout=120)
+        try:
+            run(["docker", "push", "--quiet", destination], timeout=_BUILD_TIMEOUT)
+        finally:
+            run(["docker", "rmi", destination], check=False, timeout=120)
+
+    def remove_leftovers(self) -> None:
+        run(["docker", "image", "prune", "--force"], check=False, timeout=300)
+
+
+def docker_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return run(["docker", "info"], check=False, timeout=20).returncode == 0
+
+
+def detect(home: Path) -> Backend:
+    """docker when a Docker engine answers (or CHARTHOUSE_IMAGE_BACKEND=docker), else buildah."""
+    wanted = os.environ.get(BACKEND_ENV, "")
+    if wanted not in ("", "buildah", "docker"):
+        raise CharthouseError(f"{BACKEND_ENV}={wanted!r}: expected buildah or docker")
+    if wanted == "docker" or (not wanted and docker_answers()):
+        return Docker()
+    hostpkgs.ensure("images")
+    return Buildah(home)

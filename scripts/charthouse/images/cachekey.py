@@ -1,0 +1,40 @@
+"""The cache key of an image: everything its content depends on, and nothing else.
+
+An image is rebuilt exactly when this key changes: a file of its directory, its
+catalog entry (reference, build arguments, context inputs and the pins behind
+them), the image IDs of the catalog images it is built FROM, the timestamp
+pin, the backend, or :data:`BUILDER_VERSION` (bumped when the way images are
+staged or built changes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+
+from charthouse.images import files, sources
+from charthouse.images.catalog import Catalog, ImageSpec
+
+BUILDER_VERSION = 1
+
+
+def inputs(
+    spec: ImageSpec, catalog: Catalog, bases: Mapping[str, str], backend: str
+) -> dict[str, object]:
+    """The key's inputs as data (also recorded with the image, to explain a rebuild)."""
+    return {
+        "builder": BUILDER_VERSION,
+        "backend": backend,
+        "ref": str(spec.ref),
+        "buildArgs": dict(sorted(spec.build_args.items())),
+        "context": sources.fingerprints(spec, catalog),
+        "files": files.tree_digest(spec.directory),
+        "bases": dict(sorted(bases.items())),
+        "sourceDateEpoch": catalog.source_date_epoch,
+    }
+
+
+def key(spec: ImageSpec, catalog: Catalog, bases: Mapping[str, str], backend: str) -> str:
+    payload = json.dumps(inputs(spec, catalog, bases, backend), sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
