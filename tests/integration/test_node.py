@@ -256,12 +256,16 @@ def test_a_pod_has_no_route_off_the_machine(
         return
     # The host side: forwarding out of the bridge is dropped, in IPv4 and IPv6.
     for binary in ("iptables", "ip6tables"):
+        table = ("-t", hostnet.CONTAINMENT_TABLE)
         rules = subprocess.run(
-            [binary, "-S", hostnet.FORWARD_CHAIN], capture_output=True, text=True, check=True
+            [binary, *table, "-S", hostnet.FORWARD_CHAIN],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         assert f"-A {hostnet.FORWARD_CHAIN} -i {network.BRIDGE} -j DROP" in rules, rules
         first = subprocess.run(
-            [binary, "-S", "FORWARD"], capture_output=True, text=True, check=True
+            [binary, *table, "-S", "FORWARD"], capture_output=True, text=True, check=True
         ).stdout.splitlines()
         assert first[1] == f"-A FORWARD -j {hostnet.FORWARD_CHAIN}", first
     masquerade = subprocess.run(

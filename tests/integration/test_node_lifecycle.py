@@ -9,6 +9,7 @@ their own pytest process (``-m node_lifecycle``), before the shared cluster star
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import stat
 import time
@@ -40,14 +41,25 @@ def node() -> Iterator[EmbeddedCluster]:
     cluster = EmbeddedCluster(providers.state_dir(), nodes="real")
     cluster.down()
     yield cluster
+    # etcd outlives down: delete what the test made, or every later up restarts it.
+    if _EXERCISED:
+        cluster.up()
+        kube = Kube(cluster.kubeconfig())
+        for namespace in _EXERCISED:
+            kube.delete("v1", "Namespace", namespace)
+        _EXERCISED.clear()
     cluster.down()
+
+
+_EXERCISED: list[str] = []
 
 
 def _exercise(cluster: EmbeddedCluster) -> None:
     """Leave a footprint worth cleaning: a pod on a volume behind a LoadBalancer Service."""
     kube = Kube(cluster.kubeconfig())
-    namespace = f"lifecycle-{os.getpid()}"
+    namespace = f"lifecycle-{secrets.token_hex(3)}"
     kube.create_namespace(namespace, RESTRICTED)
+    _EXERCISED.append(namespace)
     eventually(
         lambda: kube.get("v1", "ServiceAccount", "default", namespace),
         timeout=30,

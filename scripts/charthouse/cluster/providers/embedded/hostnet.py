@@ -7,8 +7,9 @@ What ``up`` changes, and only this:
   (the latter lets loopback LoadBalancer addresses be forwarded to pods);
 * a route sending the Service range to the bridge, so a packet to a Service
   without endpoints never follows the default route off the machine;
-* the chains ``CHARTHOUSE-FORWARD`` and ``CHARTHOUSE-INPUT`` (IPv4 and IPv6):
-  pod traffic may go to other pods and to the API server, nowhere else;
+* the chains ``CHARTHOUSE-FORWARD`` and ``CHARTHOUSE-INPUT`` in the mangle table
+  (IPv4 and IPv6): pod traffic may go to other pods and to the API server,
+  nowhere else;
 * sysctls that kubelet, kube-proxy and the CNI bridge plugin insist on
   changing. Their values before the first ``up`` are recorded in
   ``baseline.json`` and written back by ``down`` — also after a crash, because
@@ -47,6 +48,7 @@ WATCHED_SYSCTLS = (
 # Directories kubelet, containerd and libcni create outside our state dir whatever
 # they are told; removed by ``down`` when they did not exist before the first ``up``.
 HOST_DIRS = ("/var/log/containers", "/var/log/pods", "/run/containerd", "/var/lib/cni")
+CONTAINMENT_TABLE = "mangle"
 FORWARD_CHAIN = "CHARTHOUSE-FORWARD"
 INPUT_CHAIN = "CHARTHOUSE-INPUT"
 _IPTABLES = ("iptables", "ip6tables")
@@ -216,34 +218,37 @@ def _iptables(binary: str, *args: str, check: bool = True) -> bool:
 def install_containment(apiserver_port: int) -> None:
     """Pods talk to pods and to the API server; every other packet from a pod is dropped.
 
-    The rules are (re)built from scratch on every ``up``, first in FORWARD and INPUT, so
-    rules other software adds later cannot open a way out.
+    The rules live in the ``mangle`` table, which the kernel consults before ``filter``
+    and which none of the node's components writes to: kube-proxy and kubelet prepend
+    their own ACCEPT rules to filter's FORWARD and INPUT, but none of them can let a
+    packet through that mangle has dropped. They are rebuilt on every ``up``.
     """
     bridge = network.BRIDGE
     for binary in _IPTABLES:
         for chain, parent in ((FORWARD_CHAIN, "FORWARD"), (INPUT_CHAIN, "INPUT")):
-            if not _iptables(binary, "-N", chain, check=False):
-                _iptables(binary, "-F", chain)
+            if not _iptables(binary, "-t", CONTAINMENT_TABLE, "-N", chain, check=False):
+                _iptables(binary, "-t", CONTAINMENT_TABLE, "-F", chain)
             jump = ("-j", chain)
-            while _iptables(binary, "-D", parent, *jump, check=False):
+            while _iptables(binary, "-t", CONTAINMENT_TABLE, "-D", parent, *jump, check=False):
                 pass
-            _iptables(binary, "-I", parent, "1", *jump)
+            _iptables(binary, "-t", CONTAINMENT_TABLE, "-I", parent, "1", *jump)
         # Forwarding: within the bridge only (pod -> pod, pod -> Service -> pod).
-        _iptables(binary, "-A", FORWARD_CHAIN, "-i", bridge, "-o", bridge, "-j", "RETURN")
-        _iptables(binary, "-A", FORWARD_CHAIN, "-i", bridge, "-j", "DROP")
-        _iptables(binary, "-A", FORWARD_CHAIN, "-o", bridge, "-j", "DROP")
+        rule = ("-t", CONTAINMENT_TABLE, "-A")
+        _iptables(binary, *rule, FORWARD_CHAIN, "-i", bridge, "-o", bridge, "-j", "RETURN")
+        _iptables(binary, *rule, FORWARD_CHAIN, "-i", bridge, "-j", "DROP")
+        _iptables(binary, *rule, FORWARD_CHAIN, "-o", bridge, "-j", "DROP")
         # Into the host from pods: replies, and the API server (behind the kubernetes
         # Service). Nothing else the host runs is a pod's business.
         _iptables(
-            binary, "-A", INPUT_CHAIN, "-i", bridge, "-m", "conntrack", "--ctstate",
+            binary, *rule, INPUT_CHAIN, "-i", bridge, "-m", "conntrack", "--ctstate",
             "ESTABLISHED,RELATED", "-j", "RETURN",
         )  # fmt: skip
         if binary == "iptables":
             _iptables(
-                binary, "-A", INPUT_CHAIN, "-i", bridge, "-d", str(network.NODE_IP),
+                binary, *rule, INPUT_CHAIN, "-i", bridge, "-d", str(network.NODE_IP),
                 "-p", "tcp", "--dport", str(apiserver_port), "-j", "RETURN",
             )  # fmt: skip
-        _iptables(binary, "-A", INPUT_CHAIN, "-i", bridge, "-j", "DROP")
+        _iptables(binary, *rule, INPUT_CHAIN, "-i", bridge, "-j", "DROP")
 
 
 def purge_chains(prefixes: Iterable[str]) -> list[str]:

@@ -24,20 +24,20 @@ class NodeImages:
 
 
 def mirrored_registries() -> Sequence[str]:
-    from charthouse import images
+    from charthouse.images import MIRRORED_REGISTRIES
 
-    return tuple(images.MIRRORED_REGISTRIES)
+    return MIRRORED_REGISTRIES
 
 
 def argv(binary: Path, address: str) -> list[str | Path]:
-    from charthouse import images
+    from charthouse.images import registry_argv
 
-    return images.registry_argv(binary, address)
+    return registry_argv(binary, address)
 
 
 def ensure_images(address: str) -> NodeImages:
     """Build what is missing, push what the registry lacks; the node's own image refs."""
-    from charthouse import images
+    from charthouse.images import COREDNS_IMAGE, PAUSE_IMAGE, ensure
 
-    images.ensure(address)
-    return NodeImages(sandbox=images.PAUSE_IMAGE, dns=images.COREDNS_IMAGE)
+    ensure(address)
+    return NodeImages(sandbox=PAUSE_IMAGE, dns=COREDNS_IMAGE)
