@@ -27,6 +27,7 @@ from charthouse.locks import file_lock
 
 from .harness import EXCLUSIVE, Deployer, Diagnostics
 from .helm import Helm
+from .images import embedded_values
 from .kube import Kube, eventually
 
 HELM_MAJORS = (3, 4)
@@ -177,7 +178,9 @@ def namespace(
 @pytest.fixture(params=HELM_MAJORS, ids=[f"helm{major}" for major in HELM_MAJORS])
 def helm(request: pytest.FixtureRequest, cluster: SessionCluster) -> Helm:
     major: int = request.param
-    return Helm.for_major(major, cluster.kubeconfig)
+    return Helm.for_major(
+        major, cluster.kubeconfig, embedded_values if cluster.provider == "embedded" else None
+    )
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,10 +43,18 @@ class Helm:
     major: int
     binary: Path
     kubeconfig: Path
+    # Values the cluster needs under every install of a chart (see cluster_values), applied
+    # first so a test's own values still win.
+    cluster_values: Callable[[str], dict[str, Any]] | None = None
 
     @classmethod
-    def for_major(cls, major: int, kubeconfig: Path) -> Helm:
-        return cls(major, ensure_tool(f"helm{major}"), kubeconfig)
+    def for_major(
+        cls,
+        major: int,
+        kubeconfig: Path,
+        cluster_values: Callable[[str], dict[str, Any]] | None = None,
+    ) -> Helm:
+        return cls(major, ensure_tool(f"helm{major}"), kubeconfig, cluster_values)
 
     def run(self, *args: str | Path, timeout: float = 300.0) -> HelmResult:
         argv = [str(a) for a in args]
@@ -79,22 +87,26 @@ class Helm:
     ) -> HelmResult:
         chart_ref = self.prepare(chart) if not str(chart).endswith(".tgz") else Path(chart)
         args: list[str | Path] = [action, release, chart_ref, "--namespace", namespace]
+        temporary: list[Path] = []
+        base = self.cluster_values(_chart_name(chart)) if self.cluster_values else {}
+        if base:
+            temporary.append(_temp_values(base))
+            args += ["--values", temporary[-1]]
         for path in values_files:
             args += ["--values", path]
         for item in set_values:
             args += ["--set", item]
-        values_file = None
         if values:
-            values_file = _temp_values(values)
-            args += ["--values", values_file]
+            temporary.append(_temp_values(values))
+            args += ["--values", temporary[-1]]
         if wait:
             args += ["--wait", "--wait-for-jobs", "--timeout", WAIT_TIMEOUT]
         args += list(extra)
         try:
             return self.run(*args)
         finally:
-            if values_file is not None:
-                values_file.unlink(missing_ok=True)
+            for path in temporary:
+                path.unlink(missing_ok=True)
 
     def manifest(self, release: str, namespace: str) -> list[dict[str, Any]]:
         out = self.run("get", "manifest", release, "--namespace", namespace).check().stdout
@@ -130,6 +142,14 @@ class Helm:
             "--timeout",
             WAIT_TIMEOUT,
         )
+
+
+def _chart_name(chart: str | Path) -> str:
+    """The chart name in ``ingress``, ``charts/ingress``, ``repo/ingress``, ``ingress-1.0.tgz``."""
+    name = Path(str(chart)).name
+    if name.endswith(".tgz"):
+        name = name.removesuffix(".tgz").rsplit("-", 1)[0]
+    return name
 
 
 def _temp_values(values: dict[str, Any]) -> Path:

@@ -106,3 +106,17 @@ Usage: {{ include "ingress.validate" . }}
 {{- fail (printf "entryPoints/metrics: container ports must differ, got %v" $ports) -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+ingress.traefikAtLeast: "true" when the Traefik being deployed is at least
+.version. The version comes from image.tag when it is a version (v3.6.12,
+3.7.13), else from the chart's appVersion (a digest-only or custom tag is
+taken to be the chart's own Traefik).
+Usage: {{ include "ingress.traefikAtLeast" (dict "version" "3.7.0" "context" $) }}
+*/}}
+{{- define "ingress.traefikAtLeast" -}}
+{{- $ctx := .context -}}
+{{- $tag := toString $ctx.Values.image.tag | trimPrefix "v" -}}
+{{- $running := regexMatch "^[0-9]+[.][0-9]+[.][0-9]+" $tag | ternary $tag ($ctx.Chart.AppVersion | trimPrefix "v") -}}
+{{- semverCompare (printf ">=%s-0" .version) $running | toString -}}
+{{- end -}}

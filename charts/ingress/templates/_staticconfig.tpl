@@ -111,15 +111,7 @@ Usage: {{ include "ingress.staticConfig" . }}
   "ingressClass" $v.ingressClass.name
   "controllerClass" .controllerClass
   "watchIngressWithoutClass" .watchIngressWithoutClass
-  "allowSnippetAnnotations" .allowSnippetAnnotations
-  "allowCrossNamespaceResources" .allowCrossNamespaceResources
-  "proxyConnectTimeout" (int .proxyConnectTimeout)
-  "proxyReadTimeout" (int .proxyReadTimeout)
-  "proxySendTimeout" (int .proxySendTimeout)
-  "proxyBodySize" (int64 .proxyBodySize)
   "publishService" $published
-  "httpEntryPoint" "web"
-  "httpsEntryPoint" "websecure"
 -}}
 {{- with .watchNamespace -}}
 {{- $_ := set $nginx "watchNamespace" . -}}
@@ -127,8 +119,34 @@ Usage: {{ include "ingress.staticConfig" . }}
 {{- with .watchNamespaceSelector -}}
 {{- $_ := set $nginx "watchNamespaceSelector" . -}}
 {{- end -}}
+{{- /* Options Traefik added to this provider in v3.7. An older Traefik refuses the
+       whole static configuration when it meets one ("field not found"), so for
+       image tags before v3.7 they are left out while at their defaults (which are
+       ingress-nginx's, as Traefik v3.6 behaves) and refused when changed. */ -}}
+{{- $v37 := dict
+  "allowSnippetAnnotations" .allowSnippetAnnotations
+  "allowCrossNamespaceResources" .allowCrossNamespaceResources
+  "proxyConnectTimeout" (int .proxyConnectTimeout)
+  "proxyReadTimeout" (int .proxyReadTimeout)
+  "proxySendTimeout" (int .proxySendTimeout)
+  "proxyBodySize" (int64 .proxyBodySize)
+-}}
 {{- with .globalAuthURL -}}
-{{- $_ := set $nginx "globalAuthURL" . -}}
+{{- $_ := set $v37 "globalAuthURL" . -}}
+{{- end -}}
+{{- if eq (include "ingress.traefikAtLeast" (dict "version" "3.7.0" "context" $)) "true" -}}
+{{- $nginx = merge $nginx $v37 (dict "httpEntryPoint" "web" "httpsEntryPoint" "websecure") -}}
+{{- else -}}
+{{- $defaults := dict
+  "allowSnippetAnnotations" false "allowCrossNamespaceResources" false
+  "proxyConnectTimeout" 60 "proxyReadTimeout" 60 "proxySendTimeout" 60
+  "proxyBodySize" 1048576
+-}}
+{{- range $key, $value := $v37 -}}
+{{- if ne (toString $value) (toString (get $defaults $key)) -}}
+{{- fail (printf "providers.kubernetesIngressNGINX.%s: needs Traefik v3.7 or later (image.tag is %s); keep the default or use a newer image" $key (toString $.Values.image.tag)) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- $_ := set $providers "kubernetesIngressNGINX" $nginx -}}
 {{- end -}}

@@ -566,3 +566,39 @@ def test_schema_refuses_insecure_or_unrenderable_values(
     """Found by the schema fuzz test: refused up front, naming the field."""
     message = render_error(CHART, values, engine="sdk")
     assert field in message, message
+
+
+_TRAEFIK_37_OPTIONS = {
+    "allowSnippetAnnotations",
+    "allowCrossNamespaceResources",
+    "proxyConnectTimeout",
+    "proxyReadTimeout",
+    "proxySendTimeout",
+    "proxyBodySize",
+    "httpEntryPoint",
+    "httpsEntryPoint",
+}
+
+
+def test_traefik_before_3_7_gets_no_option_it_would_refuse(render: RenderFn) -> None:
+    # Traefik v3.6 exits with "field not found" on any static option it does not know.
+    older = static_config(render(CHART, {"image": {"tag": "v3.6.12"}}))
+    nginx = older["providers"]["kubernetesIngressNGINX"]
+    assert not _TRAEFIK_37_OPTIONS & set(nginx), nginx
+    assert nginx["ingressClass"] == "nginx"
+    current = static_config(render(CHART))["providers"]["kubernetesIngressNGINX"]
+    assert _TRAEFIK_37_OPTIONS <= set(current)
+
+
+def test_a_changed_3_7_option_with_an_older_traefik_is_refused_naming_it(
+    render_error: RenderErrorFn,
+) -> None:
+    message = render_error(
+        CHART,
+        {
+            "image": {"tag": "v3.6.12"},
+            "providers": {"kubernetesIngressNGINX": {"proxyBodySize": 10485760}},
+        },
+    )
+    assert "providers.kubernetesIngressNGINX.proxyBodySize: needs Traefik v3.7" in message
+    assert "v3.6.12" in message
