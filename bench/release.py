@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from charthouse import atomicfile
 from charthouse.release import index as idx
 from charthouse.release.package import normalize_archive
 from charthouse.tools import ensure_tool
@@ -61,7 +62,7 @@ def ours(directory: Path) -> float:
         for p in sorted(directory.glob("*.tgz"))
     ]
     idx.merge(index, entries)
-    idx.write_atomic(directory / "index.yaml", idx.dumps(index))
+    atomicfile.write(directory / "index.yaml", idx.dumps(index))
     return time.perf_counter() - started
 
 
@@ -107,7 +108,7 @@ def main() -> None:
             index = idx.load(big / "index.yaml")
             entry = idx.entry_for_archive(extra, base_url=None, created=CREATED)
             idx.merge(index, [entry])
-            idx.write_atomic(big / "index.yaml", idx.dumps(index))
+            atomicfile.write(big / "index.yaml", idx.dumps(index))
             return time.perf_counter() - started
 
         seconds = best(add_one, 3)

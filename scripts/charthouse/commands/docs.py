@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from charthouse.chartdocs import ChartDocs, chart_docs, write_atomically
+from charthouse import atomicfile
+from charthouse.chartdocs import ChartDocs, chart_docs
 from charthouse.charts import all_charts, load_chart
 from charthouse.errors import CharthouseError
 from charthouse.paths import REPO_ROOT
@@ -79,7 +80,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     for doc in docs:
         if doc.stale:
-            write_atomically(doc.readme_path, doc.expected)
+            atomicfile.write(doc.readme_path, doc.expected)
             print(f"docs: updated {_shown(doc.readme_path)}")
         else:
             print(f"docs: {_shown(doc.readme_path)} is current")

@@ -5,7 +5,7 @@ Rules that make releases safe to re-run and to run concurrently with readers:
 * an existing entry is never dropped or rewritten (its ``created`` and ``digest`` stay);
 * a version already present with a different digest is refused, with the same digest
   it is skipped, so re-running a release is a no-op;
-* the file is replaced atomically (temp file, fsync, rename), so a reader or a crash
+* the file is replaced atomically (:mod:`charthouse.atomicfile`), so a reader or a crash
   sees the old index or the new one, never half of one;
 * output is deterministic: entries sorted by name and by version (highest first),
   keys sorted, ``generated`` equal to the newest ``created``.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
 import tarfile
 import zlib
@@ -212,25 +211,6 @@ def _fast_parse(text: str) -> dict[str, Any] | None:
         return None
     data["entries"] = entries
     return data
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so readers see the old or the new file, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 @contextmanager

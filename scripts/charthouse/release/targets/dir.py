@@ -11,13 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from charthouse import atomicfile
 from charthouse.release import faults
 from charthouse.release import index as idx
 from charthouse.release.targets import Artifact
-
-
-def copy_atomic(source: Path, dest: Path) -> None:
-    idx.write_atomic(dest, source.read_bytes())
 
 
 class DirTarget:
@@ -55,19 +52,19 @@ class DirTarget:
             ]
             for artifact, _entry in todo:
                 faults.checkpoint(f"copy:{artifact.name}")
-                copy_atomic(artifact.archive, self.root / artifact.archive.name)
+                atomicfile.copy(artifact.archive, self.root / artifact.archive.name)
                 if artifact.provenance is not None:
-                    copy_atomic(artifact.provenance, self.root / artifact.provenance.name)
+                    atomicfile.copy(artifact.provenance, self.root / artifact.provenance.name)
             for name, data in site_files.items():
                 path = self.root / name
                 if not path.is_file() or path.read_bytes() != data:
-                    idx.write_atomic(path, data)
+                    atomicfile.write(path, data)
             if not todo:
                 return
             idx.merge(current, [entry for _a, entry in todo], str(self.index_path))
             data = idx.dumps(current)
             faults.checkpoint("index:before-write")
-            idx.write_atomic(self.index_path, data)
+            atomicfile.write(self.index_path, data)
             faults.checkpoint("index:after-write")
             self.index = current
 
