@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from charthouse import yamlfile
 from charthouse.errors import CharthouseError
 
 START_MARKER = "<!-- charthouse:values:start -->"
@@ -162,11 +163,8 @@ def parse_values(
     ``schema`` (the chart's values.schema.json) refines the type column; without
     it the type is inferred from the default.
     """
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CharthouseError(f"{source}: malformed YAML: {exc}") from exc
+    data = yamlfile.parse(text, source)
+    root = yaml.compose(text, Loader=yaml.SafeLoader)  # nodes with line numbers
     if root is None:
         return ValuesDoc((), ())
     if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):

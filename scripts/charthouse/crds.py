@@ -24,7 +24,7 @@ import fastjsonschema
 import yaml
 from fastjsonschema.draft04 import DOLLAR_FINDER
 
-from charthouse import paths
+from charthouse import paths, yamlfile
 from charthouse.errors import CharthouseError
 from charthouse.kubeschema import SchemaViolation, ValidateFn, compile_schema, field_of
 from charthouse.proc import run
@@ -142,10 +142,9 @@ def _strict(node: Any) -> Any:
 @cache
 def _schemas() -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> strict schema of every served version of every pinned CRD."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for path in crd_files():
-        for crd in yaml.load_all(path.read_text(), Loader=loader):
+        for crd in yamlfile.parse_all(path.read_text(), path):
             if not crd or crd.get("kind") != "CustomResourceDefinition":
                 continue
             spec = crd["spec"]

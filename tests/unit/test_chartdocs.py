@@ -118,7 +118,7 @@ def test_missing_marker_is_a_clear_error() -> None:
 
 
 def test_malformed_values_name_the_file() -> None:
-    with pytest.raises(CharthouseError, match=r"values\.yaml: malformed YAML"):
+    with pytest.raises(CharthouseError, match=r"values\.yaml: invalid YAML"):
         parse_values("a: [1\n", source="values.yaml")
 
 

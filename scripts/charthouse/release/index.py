@@ -26,31 +26,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from charthouse import yamlfile
 from charthouse.errors import CharthouseError
 from charthouse.locks import file_lock
 from charthouse.release.versioning import sort_descending
 
-try:
-    from yaml import CSafeLoader as _BaseLoader
-except ImportError:  # pragma: no cover - depends on the PyYAML build
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
-
 INDEX_FILE = "index.yaml"
 API_VERSION = "v1"
 Entry = dict[str, Any]
-
-
-class _Loader(_BaseLoader):
-    """Keeps timestamps as the text found: an entry's ``created`` is never re-serialised."""
-
-
-_Loader.add_constructor(
-    "tag:yaml.org,2002:timestamp",
-    lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
-)
 
 
 def format_time(epoch: float) -> str:
@@ -99,7 +82,7 @@ def load(path: Path) -> Index:
     except UnicodeDecodeError as exc:
         raise CharthouseError(f"{path}: not UTF-8 text: {exc.reason}") from exc
     if data is None:  # written by helm or by hand: the general (slower) YAML path
-        data = yamlfile.parse(text, path, loader=_Loader)
+        data = yamlfile.parse(text, path, loader=yamlfile.TimestampsAsTextLoader)
     if data is None:
         return Index()
     return from_mapping(data, str(path))
@@ -250,14 +233,17 @@ def _first_member_chart_yaml(data: bytes) -> bytes | None:
         return None
 
 
+def _parse_chart_yaml(text: bytes, source: str) -> Any:
+    return yamlfile.parse(text, f"{source}: Chart.yaml", loader=yamlfile.TimestampsAsTextLoader)
+
+
 def archive_chart_yaml(data: bytes, source: str) -> dict[str, Any]:
     """The top-level Chart.yaml inside a chart archive."""
     quick = _first_member_chart_yaml(data)
     if quick is not None:
-        try:
-            meta = yaml.load(quick, Loader=_Loader)
-        except yaml.YAMLError as exc:
-            raise CharthouseError(f"{source}: Chart.yaml: invalid YAML: {exc}") from exc
+        meta = yamlfile.parse(
+            quick, f"{source}: Chart.yaml", loader=yamlfile.TimestampsAsTextLoader
+        )
         if isinstance(meta, dict):
             return meta
     try:
@@ -268,7 +254,11 @@ def archive_chart_yaml(data: bytes, source: str) -> dict[str, Any]:
                     handle = tar.extractfile(member)
                     if handle is None:
                         break
-                    meta = yaml.load(handle.read(), Loader=_Loader)
+                    meta = yamlfile.parse(
+                        handle.read(),
+                        f"{source}: Chart.yaml",
+                        loader=yamlfile.TimestampsAsTextLoader,
+                    )
                     if not isinstance(meta, dict):
                         raise CharthouseError(f"{source}: Chart.yaml: expected a mapping")
                     return meta

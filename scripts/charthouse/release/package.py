@@ -25,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from charthouse import yamlfile
 from charthouse.errors import CharthouseError
 from charthouse.proc import run
 from charthouse.release.chartmeta import ChartMeta, read_yaml_mapping
@@ -155,7 +156,7 @@ def package_chart(
     final = out_dir / raw.name
     final.write_bytes(data)
     shown = run([helm, "show", "chart", final], env=env, timeout=60).stdout
-    loaded = yaml.safe_load(shown) or {}
+    loaded = yamlfile.parse(shown, f"helm show chart {final}") or {}
     name, ver = str(loaded.get("name")), str(loaded.get("version"))
     if f"{name}-{ver}.tgz" != final.name:
         raise CharthouseError(f"{final}: helm reads it back as {name} {ver}")
