@@ -21,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import fastjsonschema
-import yaml
 from fastjsonschema.draft04 import DOLLAR_FINDER
 
-from charthouse import paths, yamlfile
+from charthouse import paths, pins, yamlfile
 from charthouse.errors import CharthouseError
 from charthouse.kubeschema import SchemaViolation, ValidateFn, compile_schema, field_of
 from charthouse.proc import run
@@ -40,9 +39,8 @@ class CrdSource:
 
 
 def sources() -> list[CrdSource]:
-    data = yaml.safe_load(paths.TOOLS_FILE.read_text()) or {}
     found = []
-    for name, entry in (data.get("crds") or {}).items():
+    for name, entry in pins.section("crds").items():
         where = f"{paths.TOOLS_FILE}: crds.{name}"
         if not isinstance(entry, dict) or not entry.get("module") or not entry.get("version"):
             raise CharthouseError(f"{where}: needs module and version")

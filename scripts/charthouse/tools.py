@@ -25,11 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from charthouse import hostpkgs, paths
 from charthouse.errors import CharthouseError
 from charthouse.locks import file_lock
+from charthouse.pins import read as read_pin_file
 from charthouse.proc import run
 
 _GO_HINT = "install Go >= {go} (https://go.dev/dl/ or your package manager) and put `go` on PATH"
@@ -97,13 +96,8 @@ def _strings(entry: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
 def load_pins(path: Path | None = None) -> Pins:
     """Parse the pin file, naming the file and the field on any mistake."""
     pin_file = path or paths.TOOLS_FILE
-    try:
-        data = yaml.safe_load(pin_file.read_text())
-    except OSError as exc:
-        raise CharthouseError(f"{pin_file}: cannot read pin file: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise CharthouseError(f"{pin_file}: invalid YAML: {exc}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("tools"), dict):
+    data = read_pin_file(pin_file)
+    if not isinstance(data.get("tools"), dict):
         raise CharthouseError(f"{pin_file}: tools: expected a mapping of tool name to pin")
     tools: dict[str, ToolPin] = {}
     for name, entry in data["tools"].items():
