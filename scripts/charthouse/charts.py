@@ -16,7 +16,7 @@ from charthouse import paths
 from charthouse.errors import CharthouseError
 from charthouse.locks import file_lock
 from charthouse.proc import run
-from charthouse.release.versioning import parse_version
+from charthouse.versioning import parse_version
 from charthouse.yamlfile import read_mapping
 
 _ensured: set[tuple[Path, Path]] = set()

@@ -15,7 +15,7 @@ from pathlib import Path
 from charthouse.errors import CharthouseError
 from charthouse.proc import run
 from charthouse.release.chartmeta import ChartMeta, dependents
-from charthouse.release.versioning import latest, parse_version
+from charthouse.versioning import latest, parse_version
 
 
 def git(repo: Path, *args: str, check: bool = True) -> str:

@@ -29,7 +29,7 @@ from typing import Any
 from charthouse import yamlfile
 from charthouse.errors import CharthouseError
 from charthouse.locks import file_lock
-from charthouse.release.versioning import sort_descending
+from charthouse.versioning import sort_descending
 
 INDEX_FILE = "index.yaml"
 API_VERSION = "v1"

@@ -21,7 +21,7 @@ from charthouse.release import changes, faults, metadata, package, sign
 from charthouse.release.chartmeta import ChartMeta, discover, topological_order
 from charthouse.release.index import format_time
 from charthouse.release.targets import Artifact, Target
-from charthouse.release.versioning import dev_base, dev_version, is_greater, latest
+from charthouse.versioning import dev_base, dev_version, is_greater, latest
 
 TARGET_KINDS = ("dir", "gh-pages", "oci")
 
