@@ -23,7 +23,8 @@ from typing import Any, Literal, Protocol
 import yaml
 
 from charthouse import tools, values
-from charthouse.charts import ChartInfo, ensure_dependencies, load_chart, resolve_chart_dir
+from charthouse.chartdeps import ensure_dependencies
+from charthouse.charts import ChartInfo, load_chart, resolve_chart_dir
 from charthouse.errors import CharthouseError
 from charthouse.proc import run
 from charthouse.sdkchart import schema_free_copy

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from charthouse import crds, kubeschema, policy, render, tools
-from charthouse.charts import ChartInfo, ensure_dependencies
+from charthouse.chartdeps import ensure_dependencies
+from charthouse.charts import ChartInfo
 from charthouse.errors import CharthouseError
 from charthouse.manifests import Manifests, ref
 from charthouse.proc import run

@@ -8,13 +8,13 @@ chart through a ``file://`` dependency follow it (the stack follows app).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from charthouse.chartset import ChartSet
 from charthouse.errors import CharthouseError
 from charthouse.proc import run
-from charthouse.release.chartmeta import ChartMeta, dependents
 from charthouse.versioning import latest, parse_version
 
 
@@ -69,7 +69,7 @@ class Change:
 
 def detect(
     repo: Path,
-    charts: Mapping[str, ChartMeta],
+    charts: ChartSet,
     *,
     base: str | None = None,
     only: Sequence[str] = (),
@@ -107,15 +107,13 @@ def detect(
             elif _differs(repo, release_tag(name, top), meta.path):
                 direct[name] = f"changed since {release_tag(name, top)}"
     result: dict[str, Change] = {}
-    followers = dependents(charts, set(direct))
+    followers = charts.dependents(direct)
     for name in sorted(followers):
         if name not in selected:
             continue
         reason = direct.get(name)
         if reason is None:
-            deps = sorted(
-                dep for dep in direct if charts[dep].path in charts[name].file_dependencies
-            ) or sorted(direct)
+            deps = sorted(set(charts.dependencies(name)) & set(direct)) or sorted(direct)
             reason = f"depends on changed {', '.join(deps)}"
         result[name] = Change(name, reason)
     return result

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from charthouse.chartset import ChartSet
 from charthouse.errors import CharthouseError
 from charthouse.release import changes, faults, metadata, package, sign
-from charthouse.release.chartmeta import ChartMeta, discover, topological_order
 from charthouse.release.index import format_time
 from charthouse.release.targets import Artifact, Target
 from charthouse.versioning import dev_base, dev_version, is_greater, latest
@@ -57,7 +57,7 @@ class Step:
 @dataclass
 class Plan:
     steps: list[Step]
-    charts: dict[str, ChartMeta]
+    charts: ChartSet
     targets: list[Target] = field(default_factory=list)
 
     def describe(self) -> str:
@@ -104,25 +104,12 @@ def _helm(opts: Options) -> Path:
     return ensure_tool("helm4")
 
 
-def _paths_with_deps(charts: dict[str, ChartMeta], name: str) -> list[Path]:
-    by_path = {m.path: n for n, m in charts.items()}
-    seen: list[Path] = []
-    stack = [name]
-    while stack:
-        meta = charts[stack.pop()]
-        if meta.path in seen:
-            continue
-        seen.append(meta.path)
-        stack.extend(by_path[d] for d in meta.file_dependencies if d in by_path)
-    return seen
-
-
 def plan(opts: Options) -> Plan:
     """Decide what to release; raises on any bad input, writes nothing."""
-    charts = discover(opts.charts_dir)
+    charts = ChartSet.discover(opts.charts_dir)
     if not charts:
         raise CharthouseError(f"{opts.charts_dir}: no charts found")
-    order = topological_order(charts)
+    order = charts.order()
     targets = _make_targets(opts)
     try:
         detected = changes.detect(opts.repo_root, charts, base=opts.base, only=opts.charts)
@@ -154,7 +141,7 @@ def plan(opts: Options) -> Plan:
 
 def _step(
     opts: Options,
-    charts: dict[str, ChartMeta],
+    charts: ChartSet,
     change: changes.Change,
     targets: Sequence[Target],
 ) -> Step:
@@ -167,7 +154,9 @@ def _step(
     )
     published = [v for t in targets for v in t.published_versions(name)]
     top = latest([*published, *tagged])
-    prov = changes.last_commit(opts.repo_root, _paths_with_deps(charts, name))
+    prov = changes.last_commit(
+        opts.repo_root, [charts[n].path for n in sorted(charts.closure([name]))]
+    )
     if opts.dev:
         if prov is None:
             raise CharthouseError(f"--dev: {meta.chart_file}: needs git history for a version")
@@ -213,7 +202,6 @@ def execute(plan: Plan, opts: Options, out: TextIO = sys.stdout) -> int:
         packages = package.package_all(
             helm,
             plan.charts,
-            topological_order(plan.charts),
             wanted,
             opts.charts_dir,
             work / "workspace",
