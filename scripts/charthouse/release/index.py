@@ -1,4 +1,6 @@
-"""The chart repository index (``index.yaml``): load, merge, write.
+"""The chart repository index (``index.yaml``): the model, load, merge, write.
+
+Entries for new archives come from :mod:`charthouse.release.archive`.
 
 Rules that make releases safe to re-run and to run concurrently with readers:
 
@@ -13,12 +15,8 @@ Rules that make releases safe to re-run and to run concurrently with readers:
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import re
-import tarfile
-import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -201,86 +199,6 @@ def locked(directory: Path) -> Iterator[None]:
     """Serialise index writers on one machine (two `make release` at once)."""
     with file_lock(directory / ".index.lock"):
         yield
-
-
-def digest_file(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
-
-
-def _first_member_chart_yaml(data: bytes) -> bytes | None:
-    """Chart.yaml when it is the archive's first member (always so for helm's archives):
-    inflate just enough of the stream for one tar header and its body."""
-    try:
-        inflater = zlib.decompressobj(wbits=31)
-        head = inflater.decompress(data, 4096)
-        while len(head) < 512 and inflater.unconsumed_tail:
-            head += inflater.decompress(inflater.unconsumed_tail, 4096)
-        name = head[0:100].rstrip(b"\0").decode("utf-8")
-        parts = name.split("/")
-        if len(parts) != 2 or parts[1] != "Chart.yaml" or head[156:157] not in (b"0", b"\0"):
-            return None
-        size = int(head[124:136].rstrip(b"\0 ").decode() or "0", 8)
-        while len(head) < 512 + size and inflater.unconsumed_tail:
-            head += inflater.decompress(inflater.unconsumed_tail, 65536)
-        if len(head) < 512 + size:
-            return None
-        return head[512 : 512 + size]
-    except (zlib.error, ValueError, UnicodeDecodeError):
-        return None
-
-
-def _parse_chart_yaml(text: bytes, source: str) -> Any:
-    return yamlfile.parse(text, f"{source}: Chart.yaml", loader=yamlfile.TimestampsAsTextLoader)
-
-
-def archive_chart_yaml(data: bytes, source: str) -> dict[str, Any]:
-    """The top-level Chart.yaml inside a chart archive."""
-    quick = _first_member_chart_yaml(data)
-    if quick is not None:
-        meta = yamlfile.parse(
-            quick, f"{source}: Chart.yaml", loader=yamlfile.TimestampsAsTextLoader
-        )
-        if isinstance(meta, dict):
-            return meta
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            for member in tar:
-                parts = member.name.split("/")
-                if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
-                    handle = tar.extractfile(member)
-                    if handle is None:
-                        break
-                    meta = yamlfile.parse(
-                        handle.read(),
-                        f"{source}: Chart.yaml",
-                        loader=yamlfile.TimestampsAsTextLoader,
-                    )
-                    if not isinstance(meta, dict):
-                        raise CharthouseError(f"{source}: Chart.yaml: expected a mapping")
-                    return meta
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise CharthouseError(f"{source}: not a readable chart archive: {exc}") from exc
-    raise CharthouseError(f"{source}: no Chart.yaml at the top of the archive")
-
-
-def entry_for_archive(path: Path, *, base_url: str | None, created: str) -> Entry:
-    """The index entry helm would write for a packaged chart."""
-    data = path.read_bytes()
-    meta = archive_chart_yaml(data, str(path))
-    for key in ("name", "version"):
-        if not isinstance(meta.get(key), str):
-            raise CharthouseError(f"{path}: Chart.yaml: {key}: required string")
-    url = f"{base_url.rstrip('/')}/{path.name}" if base_url else path.name
-    return {
-        **meta,
-        "created": created,
-        "digest": hashlib.sha256(data).hexdigest(),
-        "urls": [url],
-    }
 
 
 @dataclass(frozen=True)

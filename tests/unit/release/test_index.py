@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import random
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -131,27 +130,6 @@ def test_an_unreadable_index_is_an_error_not_an_empty_repository(tmp_path: Path)
 
 def test_missing_index_is_an_empty_repository(tmp_path: Path) -> None:
     assert len(idx.load(tmp_path / "index.yaml")) == 0
-
-
-def test_entry_records_the_archive_digest_and_base_url(tmp_path: Path) -> None:
-    import hashlib
-    import io
-    import tarfile
-
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        data = b"apiVersion: v2\nname: app\nversion: 1.0.0\nappVersion: '2.0'\n"
-        info = tarfile.TarInfo("app/Chart.yaml")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    archive = tmp_path / "app-1.0.0.tgz"
-    archive.write_bytes(buf.getvalue())
-    made: dict[str, Any] = idx.entry_for_archive(
-        archive, base_url="https://charts.example/", created="2025-01-01T00:00:00Z"
-    )
-    assert made["digest"] == hashlib.sha256(buf.getvalue()).hexdigest()
-    assert made["urls"] == ["https://charts.example/app-1.0.0.tgz"]
-    assert made["appVersion"] == "2.0"
 
 
 def test_our_one_line_per_version_form_is_plain_yaml_to_any_reader(tmp_path: Path) -> None:

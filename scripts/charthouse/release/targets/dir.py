@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from charthouse import atomicfile
-from charthouse.release import faults
+from charthouse.release import archive, faults
 from charthouse.release import index as idx
 from charthouse.release.targets import Artifact
 
@@ -30,7 +30,7 @@ class DirTarget:
 
     def entries(self, artifacts: Sequence[Artifact]) -> list[idx.Entry]:
         return [
-            idx.entry_for_archive(a.archive, base_url=self.base_url, created=a.created)
+            archive.entry_for_archive(a.archive, base_url=self.base_url, created=a.created)
             for a in artifacts
         ]
 
