@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 
 from charthouse.charts import ChartInfo
-from charthouse.proc import run
-from charthouse.release.changes import commit_subjects, git, is_git_repo, release_tag
+from charthouse.release import git
+from charthouse.release.changes import commit_subjects, release_tag
 from charthouse.yamlfile import read_mapping
 
 CHANGES_ANNOTATION = "artifacthub.io/changes"
@@ -99,21 +99,16 @@ def artifacthub_repo(charts: Mapping[str, ChartInfo], repo_root: Path) -> bytes:
 
 def tag_release(repo: Path, chart: ChartInfo, version: str) -> str:
     """Tag HEAD ``<chart>-<version>``; returns what happened, for the progress line."""
-    if not is_git_repo(repo):
+    if not git.is_repo(repo):
         return "not tagged (not a git checkout)"
     tag = release_tag(chart.name, version)
     rel = str(chart.path.relative_to(repo))
-    dirty = git(repo, "status", "--porcelain", "--", rel).strip()
+    dirty = git.output(repo, "status", "--porcelain", "--", rel).strip()
     if dirty:
         return f"not tagged: {rel} has uncommitted changes"
-    existing = run(
-        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}^{{commit}}"],
-        check=False,
-        timeout=30,
-    )
-    head = git(repo, "rev-parse", "HEAD").strip()
-    if existing.returncode == 0:
-        at = existing.stdout.strip()
-        return f"tag {tag} already exists" + ("" if at == head else f" (at {at[:7]})")
-    git(repo, "tag", tag, head)
+    existing = git.commit_of(repo, f"refs/tags/{tag}")
+    head = git.output(repo, "rev-parse", "HEAD").strip()
+    if existing is not None:
+        return f"tag {tag} already exists" + ("" if existing == head else f" (at {existing[:7]})")
+    git.run(repo, "tag", tag, head)
     return f"tagged {tag}"

@@ -18,7 +18,7 @@ from typing import TextIO
 
 from charthouse.chartset import ChartSet
 from charthouse.errors import CharthouseError
-from charthouse.release import changes, faults, metadata, package, sign
+from charthouse.release import changes, faults, git, metadata, package, sign
 from charthouse.release.index import format_time
 from charthouse.release.targets import Artifact, Target
 from charthouse.versioning import dev_base, dev_version, is_greater, latest
@@ -147,11 +147,7 @@ def _step(
 ) -> Step:
     name, reason = change.chart, change.reason
     meta = charts[name]
-    tagged = (
-        changes.released_versions(opts.repo_root, name)
-        if changes.is_git_repo(opts.repo_root)
-        else []
-    )
+    tagged = changes.released_versions(opts.repo_root, name) if git.is_repo(opts.repo_root) else []
     published = [v for t in targets for v in t.published_versions(name)]
     top = latest([*published, *tagged])
     prov = changes.last_commit(
