@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from charthouse import paths
-from charthouse.release.pipeline import TARGET_KINDS, Options, release
+from charthouse.release.pipeline import Options, release
+from charthouse.release.targets import KINDS
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--target",
         dest="targets",
         action="append",
-        choices=TARGET_KINDS,
+        choices=KINDS,
         help="where to publish (repeatable; default: dir)",
     )
     parser.add_argument("--url", help="base URL written into index.yaml entries")

@@ -20,10 +20,8 @@ from charthouse.chartset import ChartSet
 from charthouse.errors import CharthouseError
 from charthouse.release import changes, faults, git, metadata, package, sign
 from charthouse.release.index import format_time
-from charthouse.release.targets import Artifact, Target
+from charthouse.release.targets import KINDS, Artifact, Target
 from charthouse.versioning import dev_base, dev_version, is_greater, latest
-
-TARGET_KINDS = ("dir", "gh-pages", "oci")
 
 
 @dataclass
@@ -91,7 +89,7 @@ def _make_targets(opts: Options) -> list[Target]:
                 raise CharthouseError("--target oci needs --oci-url oci://HOST/PATH")
             targets.append(OciTarget(opts.oci_url, helm=_helm(opts)))
         else:
-            known = ", ".join(TARGET_KINDS)
+            known = ", ".join(KINDS)
             raise CharthouseError(f"--target: unknown {kind!r} (choose from {known})")
     return targets
 
@@ -120,7 +118,7 @@ def plan(opts: Options) -> Plan:
                 if name in detected:
                     continue
                 for target in targets:
-                    if target.label.startswith("oci:"):
+                    if not target.lists_versions:
                         continue
                     if charts[name].version not in target.published_versions(name):
                         detected[name] = changes.Change(
@@ -227,7 +225,7 @@ def execute(plan: Plan, opts: Options, out: TextIO = sys.stdout) -> int:
         for target in plan.targets:
             pending = todo[target.label]
             names = {a.name for a in pending}
-            faults.checkpoint(f"publish:{target.label.split(':')[0]}")
+            faults.checkpoint(f"publish:{target.kind}")
             target.publish(pending, site)
             for a in artifacts:
                 state = "published" if a.name in names else "already published (same digest)"
@@ -243,8 +241,7 @@ def _publish_site_only(plan: Plan, opts: Options) -> None:
     """Keep artifacthub-repo.yml current even when no chart changed (a no-op when equal)."""
     site = {metadata.ARTIFACTHUB_REPO_FILE: metadata.artifacthub_repo(plan.charts, opts.repo_root)}
     for target in plan.targets:
-        if target.label.startswith("dir:") and (opts.repo_dir / "index.yaml").is_file():
-            target.publish([], site)
+        target.refresh_site_files(site)
 
 
 def release(opts: Options, out: TextIO = sys.stdout) -> int:

@@ -53,6 +53,18 @@ def test_a_second_release_changes_no_byte(chart_repo: ChartRepo, run_release: Ru
     assert chart_repo.snapshot() == before
 
 
+def test_site_files_follow_the_repo_when_no_chart_changed(
+    chart_repo: ChartRepo, run_release: Runner
+) -> None:
+    assert run_release().returncode == 0
+    own = "owners:\n- name: Platform\n  email: platform@example.invalid\n"
+    (chart_repo.root / "artifacthub-repo.yml").write_text(own)
+    chart_repo.commit("chore: another owner")
+    again = run_release()
+    assert "nothing to release" in again.stdout, again.stderr
+    assert (chart_repo.repo_dir / "artifacthub-repo.yml").read_text() == own
+
+
 def test_a_wiped_repository_is_rebuilt_to_the_same_bytes(
     chart_repo: ChartRepo, run_release: Runner
 ) -> None:

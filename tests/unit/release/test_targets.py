@@ -14,6 +14,8 @@ import pytest
 import yaml
 from release_support import ChartRepo, Runner, git, helm_env
 
+from charthouse.release.targets.dir import DirTarget
+from charthouse.release.targets.oci import OciTarget
 from charthouse.tools import ensure_tool
 
 
@@ -175,3 +177,16 @@ def test_oci_target_refuses_to_overwrite_a_version_with_other_content(
     result = run_release("--target", "oci", "--oci-url", url, "--no-tag", "common")
     assert result.returncode == 2
     assert "already published with digest" in result.stderr
+
+
+def test_only_an_existing_dir_repository_refreshes_site_files_on_its_own(tmp_path: Path) -> None:
+    site = {"artifacthub-repo.yml": b"owners: []\n"}
+    empty = DirTarget(tmp_path / "empty")
+    empty.refresh_site_files(site)
+    assert not (tmp_path / "empty").exists()  # no repository yet: nothing is written
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "index.yaml").write_text("apiVersion: v1\nentries: {}\n")
+    DirTarget(repo).refresh_site_files(site)
+    assert (repo / "artifacthub-repo.yml").read_bytes() == site["artifacthub-repo.yml"]
+    assert DirTarget.lists_versions and not OciTarget.lists_versions

@@ -18,10 +18,13 @@ from charthouse.release.targets import Artifact
 
 
 class DirTarget:
+    kind = "dir"
+    lists_versions = True
+
     def __init__(self, root: Path, *, base_url: str | None = None) -> None:
         self.root = root
         self.base_url = base_url
-        self.label = f"dir:{root}"
+        self.label = f"{self.kind}:{root}"
         self.index_path = root / idx.INDEX_FILE
         self.index = idx.load(self.index_path)
 
@@ -55,10 +58,7 @@ class DirTarget:
                 atomicfile.copy(artifact.archive, self.root / artifact.archive.name)
                 if artifact.provenance is not None:
                     atomicfile.copy(artifact.provenance, self.root / artifact.provenance.name)
-            for name, data in site_files.items():
-                path = self.root / name
-                if not path.is_file() or path.read_bytes() != data:
-                    atomicfile.write(path, data)
+            self._write_site_files(site_files)
             if not todo:
                 return
             idx.merge(current, [entry for _a, entry in todo], str(self.index_path))
@@ -67,6 +67,19 @@ class DirTarget:
             atomicfile.write(self.index_path, data)
             faults.checkpoint("index:after-write")
             self.index = current
+
+    def _write_site_files(self, site_files: Mapping[str, bytes]) -> None:
+        for name, data in site_files.items():
+            path = self.root / name
+            if not path.is_file() or path.read_bytes() != data:
+                atomicfile.write(path, data)
+
+    def refresh_site_files(self, site_files: Mapping[str, bytes]) -> None:
+        """Only in an existing repository: an empty directory stays empty."""
+        if not self.index_path.is_file():
+            return
+        with idx.locked(self.root):
+            self._write_site_files(site_files)
 
     def close(self) -> None:
         return None

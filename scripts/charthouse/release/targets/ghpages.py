@@ -36,13 +36,16 @@ def resolve_remote(repo_root: Path, remote: str) -> str:
 
 
 class GhPagesTarget:
+    kind = "gh-pages"
+    lists_versions = True
+
     def __init__(
         self, repo_root: Path, remote: str, branch: str, *, base_url: str | None = None
     ) -> None:
         self.url = resolve_remote(repo_root, remote)
         self.branch = branch
         self.base_url = base_url
-        self.label = f"gh-pages:{self.url}#{branch}"
+        self.label = f"{self.kind}:{self.url}#{branch}"
         self._tmp = Path(tempfile.mkdtemp(prefix="charthouse-gh-pages-"))
         self.worktree = self._tmp / "site"
         self._checkout()
@@ -104,6 +107,9 @@ class GhPagesTarget:
                 )
             self._checkout()  # someone else published first: start again from their tip
             self.inner = DirTarget(self.worktree, base_url=self.base_url)
+
+    def refresh_site_files(self, site_files: Mapping[str, bytes]) -> None:
+        """Nothing: site files travel with the next release's commit, not a push of their own."""
 
     def close(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)
