@@ -24,7 +24,7 @@ import fastjsonschema
 from fastjsonschema.draft04 import DOLLAR_FINDER
 
 from charthouse import paths, pins, yamlfile
-from charthouse.errors import CharthouseError
+from charthouse.errors import CharthouseError, ToolError
 from charthouse.kubeschema import SchemaViolation, ValidateFn, compile_schema, field_of
 from charthouse.proc import run
 
@@ -67,7 +67,7 @@ def module_dir(module: str, version: str) -> Path:
     """Download (once) and locate a Go module's files."""
     go = shutil.which("go")
     if go is None:
-        raise CharthouseError(
+        raise ToolError(
             f"go: not found on PATH; needed to fetch CRD schemas from {module}@{version}"
         )
     cached = _module_cache_dir(module, version)
