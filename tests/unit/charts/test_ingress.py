@@ -11,7 +11,7 @@ import yaml
 from charthouse import render as rendering
 from charthouse.manifests import Manifests
 from charthouse.paths import CHARTS_DIR
-from charthouse.render import Engine
+from charthouse.render_choices import Engine
 from support.rendering import RenderErrorFn, RenderFn, names_field
 
 CHART = "ingress"
