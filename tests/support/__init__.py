@@ -1,1 +1,11 @@
-"""Helpers shared by the unit and integration suites."""
+"""Helpers shared by more than one test file or tier (importable as ``support.*``).
+
+- :mod:`support.rendering`: the one way tests render charts (memoised) and every
+  chart x scenario case.
+- :mod:`support.chartrepo`: a throwaway chart repository for release and serve tests.
+- :mod:`support.fresh_clone`: a fresh clone of this repository running its own code.
+
+Fixtures that need a cluster (helm and Kubernetes clients pointed at it, the
+deployer, failure diagnostics) stay in ``tests/integration/``: only tests that have
+a cluster can use them, and the unit tier then never imports the Kubernetes client.
+"""

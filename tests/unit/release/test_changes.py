@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from release_support import ChartRepo, git
 
 from charthouse.chartset import ChartSet
 from charthouse.errors import CharthouseError
 from charthouse.release import changes
+from support.chartrepo import ChartRepo, git
 
 
 def detect(repo: ChartRepo, **kwargs: object) -> dict[str, str]:

@@ -10,10 +10,9 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from release_support import ChartRepo, helm_env
-
 from charthouse.chartset import ChartSet
 from charthouse.release import package
+from support.chartrepo import ChartRepo, helm_env
 
 
 def build(repo: ChartRepo, helm: Path, work: Path) -> dict[str, package.Package]:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from release_support import ChartRepo, GpgKey, Runner, bump, git
 
 from charthouse.release.faults import FAULT_ENV, KILLED_EXIT
+from support.chartrepo import ChartRepo, GpgKey, Runner, bump, git
 
 
 def listed(repo: ChartRepo) -> dict[str, list[str]]:

@@ -6,11 +6,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from release_support import ChartRepo, GpgKey, helm_env
 
 from charthouse.chartset import ChartSet
 from charthouse.errors import CharthouseError
 from charthouse.release import package, sign
+from support.chartrepo import ChartRepo, GpgKey, helm_env
 
 
 @pytest.fixture

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from release_support import ChartRepo, Runner, git, helm_env
 
 from charthouse.release.targets.dir import DirTarget
 from charthouse.release.targets.oci import OciTarget
 from charthouse.tools import ensure_tool
+from support.chartrepo import ChartRepo, Runner, git, helm_env
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""Fixtures for the release pipeline tests: a throwaway git repo of tiny charts, the
-pinned helm binaries, a throwaway GnuPG key, and the real CLI run in a subprocess."""
+"""Fixtures of the unit tests that publish and serve charts (release/, test_serve.py):
+a throwaway git repo of tiny charts, the pinned helm binaries, a throwaway GnuPG key,
+and the real ``charthouse release`` run in a subprocess."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from release_support import (
+
+from charthouse.tools import ensure_tool
+from support.chartrepo import (
     CHARTS,
     WITH_DEPENDENCIES,
     ChartRepo,
@@ -20,8 +23,6 @@ from release_support import (
     helm_env,
     write_chart,
 )
-
-from charthouse.tools import ensure_tool
 
 
 @pytest.fixture

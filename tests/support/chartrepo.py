@@ -1,4 +1,6 @@
-"""Helpers shared by the release tests (importable; fixtures live in conftest.py)."""
+"""A throwaway chart repository for the release and serve tests: tiny charts (a library,
+an app embedding it, a stack embedding the app) in a git repo, and what a maintainer
+does to them. The fixtures that build one live in ``tests/unit/conftest.py``."""
 
 from __future__ import annotations
 
@@ -7,8 +9,6 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
 
 CHARTS: dict[str, tuple[str, str]] = {
     # name: (extra Chart.yaml lines, template)
