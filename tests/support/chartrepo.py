@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,32 @@ class GpgKey:
 
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def release_in(
+    root: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real ``charthouse release ARGS`` in a subprocess, on the chart repo at ``root``."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "charthouse",
+        "release",
+        "--charts-dir",
+        str(root / "charts"),
+        "--repo-dir",
+        str(root / "dist" / "repo"),
+        *args,
+    ]
+    return subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        cwd=cwd or root,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+        check=False,
+    )
 
 
 def bump(repo: ChartRepo, helm: Path, versions: dict[str, str]) -> None:

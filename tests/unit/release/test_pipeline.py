@@ -3,17 +3,15 @@ version rules, dev versions and crash safety (fault injection in a subprocess)."
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from charthouse.release.faults import FAULT_ENV, KILLED_EXIT
-from support.chartrepo import ChartRepo, GpgKey, Runner, bump, git
+from support.chartrepo import ChartRepo, GpgKey, Runner, bump, git, release_in
 
 
 def listed(repo: ChartRepo) -> dict[str, list[str]]:
@@ -207,21 +205,7 @@ def published(repo_dir: Path) -> dict[str, bytes]:
 
 
 def _release_in(root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "charthouse",
-        "release",
-        "--charts-dir",
-        str(root / "charts"),
-        "--repo-dir",
-        str(root / "dist" / "repo"),
-        "--sign",
-        "release-test@example.invalid",
-    ]
-    return subprocess.run(
-        cmd, capture_output=True, text=True, env={**os.environ, **env}, timeout=300, check=False
-    )
+    return release_in(root, "--sign", "release-test@example.invalid", env=env)
 
 
 def test_a_release_killed_at_any_step_leaves_the_previous_index_intact(

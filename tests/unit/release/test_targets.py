@@ -3,10 +3,8 @@ local bare git repository, and a real OCI registry (CNCF distribution) on 127.0.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from charthouse.release.targets.dir import DirTarget
 from charthouse.release.targets.oci import OciTarget
 from charthouse.tools import ensure_tool
 from support.chartrepo import ChartRepo, Runner, git, helm_env
+from support.servers import free_port, serving
 
 
 @pytest.fixture
@@ -89,12 +88,6 @@ def test_gh_pages_keeps_entries_another_release_pushed_meanwhile(
     assert versions["other"] == ["1.0.0"] and versions["app"] == ["0.1.0"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real OCI registry (distribution v3, pinned in ci/tools.yaml) on 127.0.0.1."""
@@ -107,26 +100,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
         f"http:\n  addr: 127.0.0.1:{port}\n"
     )
-    proc = subprocess.Popen(
-        [str(binary), "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"registry did not start: {proc.stderr.read() if proc.stderr else ''!r}")
-        time.sleep(0.1)
-    try:
+    with serving([binary, "serve", config], f"http://127.0.0.1:{port}/v2/"):
         yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def test_oci_target_pushes_charts_that_helm_3_and_4_can_pull(
