@@ -35,7 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--repo-dir",
         type=options.resolved_path,
-        default=paths.DIST_DIR / "repo",
+        default=paths.REPO_DIR,
         help="directory of the dir target (default: dist/repo)",
     )
     parser.add_argument(

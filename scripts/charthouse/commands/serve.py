@@ -16,7 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "directory",
         nargs="?",
         type=Path,
-        default=paths.DIST_DIR / "repo",
+        default=paths.REPO_DIR,
         metavar="DIR",
         help="repository directory (default: dist/repo)",
     )
