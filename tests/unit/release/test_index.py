@@ -84,9 +84,9 @@ def test_output_is_deterministic_whatever_the_insertion_order() -> None:
         for v in range(5)
     ]
     outputs = set()
-    for seed in range(5):
+    for shuffle in range(5):
         shuffled = entries[:]
-        random.Random(seed).shuffle(shuffled)
+        random.Random(shuffle).shuffle(shuffled)
         index = idx.Index()
         idx.merge(index, shuffled)
         outputs.add(idx.dumps(index))

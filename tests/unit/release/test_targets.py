@@ -71,17 +71,17 @@ def test_gh_pages_keeps_entries_another_release_pushed_meanwhile(
     chart_repo: ChartRepo, run_release: Runner, bare_remote: Path, tmp_path: Path
 ) -> None:
     # Another publisher put "other" on the branch first; our release must merge, not overwrite.
-    seed = tmp_path / "seed"
-    seed.mkdir()
-    git(seed, "init", "--quiet", "--initial-branch", "gh-pages")
-    (seed / "index.yaml").write_text(
+    other = tmp_path / "other-release"
+    other.mkdir()
+    git(other, "init", "--quiet", "--initial-branch", "gh-pages")
+    (other / "index.yaml").write_text(
         "apiVersion: v1\nentries:\n  other:\n  - apiVersion: v2\n"
         "    created: '2024-01-01T00:00:00Z'\n    digest: abc\n    name: other\n"
         "    urls: [other-1.0.0.tgz]\n    version: 1.0.0\n"
     )
-    git(seed, "add", "index.yaml")
-    git(seed, "-c", "user.name=x", "-c", "user.email=x@example.invalid", "commit", "-qm", "other")
-    git(seed, "push", "--quiet", str(bare_remote), "gh-pages")
+    git(other, "add", "index.yaml")
+    git(other, "-c", "user.name=x", "-c", "user.email=x@example.invalid", "commit", "-qm", "other")
+    git(other, "push", "--quiet", str(bare_remote), "gh-pages")
     result = run_release("--target", "gh-pages", "--ghpages-remote", str(bare_remote))
     assert result.returncode == 0, result.stderr
     versions, _ = pages_index(bare_remote, tmp_path)
