@@ -12,12 +12,6 @@ from charthouse import crds, paths, pins, tools
 from charthouse.errors import CharthouseError
 
 SCRIPTS = paths.REPO_ROOT / "scripts" / "charthouse"
-#: Literals that still repeat a pin, with the reason. Nothing may be added here.
-KNOWN_REPEATS = {
-    # The embedded cluster predates pins.kubernetes_version(); the cluster reshaping
-    # (real-node issue) replaces its constant by the accessor.
-    ("cluster/embedded.py", "v1.37.2"),
-}
 
 
 def test_the_pin_file_is_parsed_once_and_serves_tools_and_crds() -> None:
@@ -84,4 +78,4 @@ def test_no_pinned_version_is_repeated_in_code() -> None:
         for path in sorted(SCRIPTS.rglob("*.py"))
         for literal in _string_literals(path) & versions
     }
-    assert repeats - KNOWN_REPEATS == set(), "read these from charthouse.pins instead"
+    assert repeats == set(), "read these from charthouse.pins instead"
