@@ -3,7 +3,7 @@ release or CLI layers, and a command line that imports only the command it runs.
 
 The graph is read from the source with :mod:`ast` (nothing is imported to build
 it): an edge for every ``import`` of a charthouse module, at module level or
-inside a function.
+inside a function (``from pkg import mod`` is an edge to the module ``pkg.mod``).
 """
 
 from __future__ import annotations
@@ -75,7 +75,12 @@ def import_graph(*, deferred: bool) -> dict[str, set[str]]:
                 if node.level:
                     anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                     base = ".".join([*anchor, base] if base else anchor)
-                targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
+                # ``from pkg import mod`` depends on the module pkg.mod (as pylint and
+                # import-linter count it); ``from mod import name`` on mod itself.
+                targets = [
+                    f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+                    for alias in node.names
+                ]
             edges.update(t for t in targets if t in modules and t != name)
         graph[name] = edges
     return graph
@@ -125,6 +130,8 @@ def test_the_graph_sees_the_imports_it_must() -> None:
         "charthouse.release.targets.oci"
         not in import_graph(deferred=False)["charthouse.release.pipeline"]
     )
+    assert "charthouse.release.targets.dir" in graph["charthouse.release.pipeline"]
+    assert "charthouse.release" not in graph["charthouse.release.pipeline"]  # pkg import mod
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [frozenset("abc")]
 
 
