@@ -10,4 +10,6 @@
 Fixtures that need a cluster (helm and Kubernetes clients pointed at it, the
 deployer, failure diagnostics) stay in ``tests/integration/``: only tests that have
 a cluster can use them, and the unit tier then never imports the Kubernetes client.
+Likewise the image tests' runc runner (``tests/images/image_runner.py``) and the
+image builder's fakes (``tests/unit/images/image_support.py``) serve one directory each.
 """
