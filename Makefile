@@ -20,7 +20,8 @@ INTEGRATION_WORKERS ?= 4
 # Extra pytest arguments for both integration runs (e.g. --durations=10, -k name).
 PYTEST_EXTRA ?=
 
-.PHONY: help setup tools lint test test-unit test-images test-integration release serve \
+.PHONY: help setup tools lint test test-unit test-contract test-images test-integration release \
+        serve \
         cluster-up cluster-down bench fuzz validate docs clean
 
 help: ## list targets
@@ -56,13 +57,17 @@ validate: tools-core ## charthouse validate over every chart, scenario, k8s vers
 docs: $(STAMP) ## regenerate chart READMEs' values tables
 	$(CH) docs
 
-test: setup ## unit + image + integration tests (what .ci/run runs)
+test: setup ## unit + contract + image + integration tests (what .ci/run runs)
 	$(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory test-contract
 	$(MAKE) --no-print-directory test-images
 	$(MAKE) --no-print-directory test-integration
 
-test-unit: tools-core ## offline render/validate/policy tests
-	pytest -m "not integration and not images" -n $(PYTEST_WORKERS) tests
+test-unit: tools-core ## offline render/validate/policy/release tests
+	pytest -m "not integration and not images" -n $(PYTEST_WORKERS) tests/unit
+
+test-contract: tools-core ## the repository's promises: make release on a fresh clone, CI files
+	pytest -n $(PYTEST_WORKERS) tests/contract
 
 test-images: setup ## build the test images (cached) and run each one with runc, no cluster
 	pytest -m images -p no:randomly tests/images

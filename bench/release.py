@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from charthouse import atomicfile
+from charthouse.release import archive
 from charthouse.release import index as idx
 from charthouse.release.package import normalize_archive
 from charthouse.tools import ensure_tool
@@ -57,11 +59,11 @@ def ours(directory: Path) -> float:
     started = time.perf_counter()
     index = idx.Index()
     entries = [
-        idx.entry_for_archive(p, base_url=None, created=CREATED)
+        archive.entry_for_archive(p, base_url=None, created=CREATED)
         for p in sorted(directory.glob("*.tgz"))
     ]
     idx.merge(index, entries)
-    idx.write_atomic(directory / "index.yaml", idx.dumps(index))
+    atomicfile.write(directory / "index.yaml", idx.dumps(index))
     return time.perf_counter() - started
 
 
@@ -105,9 +107,9 @@ def main() -> None:
             shutil.copy(root / "pristine.yaml", big / "index.yaml")
             started = time.perf_counter()
             index = idx.load(big / "index.yaml")
-            entry = idx.entry_for_archive(extra, base_url=None, created=CREATED)
+            entry = archive.entry_for_archive(extra, base_url=None, created=CREATED)
             idx.merge(index, [entry])
-            idx.write_atomic(big / "index.yaml", idx.dumps(index))
+            atomicfile.write(big / "index.yaml", idx.dumps(index))
             return time.perf_counter() - started
 
         seconds = best(add_one, 3)

@@ -26,7 +26,8 @@ import kubernetes_validate
 from charthouse import kubeschema
 from charthouse.charts import all_charts
 from charthouse.manifests import Manifests
-from charthouse.render import DEFAULT_KUBE_VERSION, get_renderer, render
+from charthouse.render import get_renderer, render
+from charthouse.render_choices import DEFAULT_KUBE_VERSION
 
 REPEATS = 5
 

@@ -16,8 +16,6 @@ the author's and only the region between the markers is ever rewritten.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from charthouse import yamlfile
 from charthouse.errors import CharthouseError
 
 START_MARKER = "<!-- charthouse:values:start -->"
@@ -164,11 +163,8 @@ def parse_values(
     ``schema`` (the chart's values.schema.json) refines the type column; without
     it the type is inferred from the default.
     """
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CharthouseError(f"{source}: malformed YAML: {exc}") from exc
+    data = yamlfile.parse(text, source)
+    root = yaml.compose(text, Loader=yaml.SafeLoader)  # nodes with line numbers
     if root is None:
         return ValuesDoc((), ())
     if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
@@ -263,16 +259,3 @@ def chart_docs(chart_dir: Path) -> ChartDocs:
     current = readme_path.read_text()
     expected = replace_region(current, render_table(doc.rows), source=str(readme_path))
     return ChartDocs(readme_path, current, expected, doc.undocumented, values_path)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` in one step: readers see the old file or the new one, never half."""
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        Path(temp_name).chmod(path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        Path(temp_name).replace(path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise

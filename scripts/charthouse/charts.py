@@ -1,8 +1,8 @@
-"""Finding charts, reading Chart.yaml, and building their ``file://`` dependencies.
+"""Finding charts and reading Chart.yaml into :class:`ChartInfo`.
 
-Dependencies are built in topological order (``stack`` needs ``app`` packaged with
-``common`` inside it) and only when a source changed since the last build, under a
-lock so that parallel test workers never race on ``charts/<name>/charts/``.
+Mistakes in a Chart.yaml are refused here, naming the file and the field, before
+helm sees them. The graph between charts is :mod:`charthouse.chartset`; building
+their ``file://`` dependencies is :mod:`charthouse.chartdeps`.
 """
 
 from __future__ import annotations
@@ -14,12 +14,8 @@ from typing import Any
 
 from charthouse import paths
 from charthouse.errors import CharthouseError
-from charthouse.locks import file_lock
-from charthouse.proc import run
-from charthouse.release.versioning import parse_version
+from charthouse.versioning import parse_version
 from charthouse.yamlfile import read_mapping
-
-_ensured: set[tuple[Path, Path]] = set()
 
 
 @dataclass(frozen=True)
@@ -111,58 +107,3 @@ def all_charts(include_library: bool = False) -> list[ChartInfo]:
     """Every chart under ``charts/``; application charts only unless asked."""
     found = [load_chart(p.parent) for p in sorted(paths.CHARTS_DIR.glob("*/Chart.yaml"))]
     return [c for c in found if include_library or not c.is_library]
-
-
-def _newest_mtime(directory: Path) -> float:
-    newest = 0.0
-    for path in directory.rglob("*"):
-        if path.is_file() and "charts" not in path.relative_to(directory).parts[:1]:
-            newest = max(newest, path.stat().st_mtime)
-    return newest
-
-
-def _deps_stale(info: ChartInfo) -> bool:
-    built = info.path / "charts"
-    for dep_dir in info.file_dependencies:
-        dep = load_chart(dep_dir)
-        archive = built / f"{dep.name}-{dep.version}.tgz"
-        if not archive.is_file():
-            return True
-        source_mtime = max(_newest_mtime(dep_dir), _archive_inputs_mtime(dep))
-        if source_mtime > archive.stat().st_mtime:
-            return True
-    return False
-
-
-def _archive_inputs_mtime(dep: ChartInfo) -> float:
-    """A dependency's own built dependencies count as its inputs too."""
-    built = dep.path / "charts"
-    if not built.is_dir():
-        return 0.0
-    return max((p.stat().st_mtime for p in built.glob("*.tgz")), default=0.0)
-
-
-def ensure_dependencies(chart: Path | str, helm: Path) -> None:
-    """Build ``file://`` dependencies (recursively, deepest first) when stale.
-
-    Checked once per chart per process: charthouse processes are short-lived (a
-    CLI call, a test session), and the check walks every file of the dependencies.
-    """
-    key = (resolve_chart_dir(chart), helm)
-    if key in _ensured:
-        return
-    with file_lock(paths.CACHE_HOME / "locks" / "chart-deps.lock"):
-        _build_recursive(key[0], helm, seen=set())
-    _ensured.add(key)
-
-
-def _build_recursive(chart_dir: Path, helm: Path, seen: set[Path]) -> None:
-    if chart_dir in seen:
-        return
-    seen.add(chart_dir)
-    info = load_chart(chart_dir)
-    for dep in info.file_dependencies:
-        _build_recursive(dep, helm, seen)
-    if info.file_dependencies and _deps_stale(info):
-        action = "build" if (chart_dir / "Chart.lock").is_file() else "update"
-        run([helm, "dependency", action, chart_dir, "--skip-refresh"], timeout=300)

@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import fastjsonschema
-import yaml
 from fastjsonschema.draft04 import DOLLAR_FINDER
 
-from charthouse import paths
-from charthouse.errors import CharthouseError
+from charthouse import paths, pins, yamlfile
+from charthouse.errors import CharthouseError, ToolError
 from charthouse.kubeschema import SchemaViolation, ValidateFn, compile_schema, field_of
 from charthouse.proc import run
 
@@ -40,9 +39,8 @@ class CrdSource:
 
 
 def sources() -> list[CrdSource]:
-    data = yaml.safe_load(paths.TOOLS_FILE.read_text()) or {}
     found = []
-    for name, entry in (data.get("crds") or {}).items():
+    for name, entry in pins.section("crds").items():
         where = f"{paths.TOOLS_FILE}: crds.{name}"
         if not isinstance(entry, dict) or not entry.get("module") or not entry.get("version"):
             raise CharthouseError(f"{where}: needs module and version")
@@ -69,7 +67,7 @@ def module_dir(module: str, version: str) -> Path:
     """Download (once) and locate a Go module's files."""
     go = shutil.which("go")
     if go is None:
-        raise CharthouseError(
+        raise ToolError(
             f"go: not found on PATH; needed to fetch CRD schemas from {module}@{version}"
         )
     cached = _module_cache_dir(module, version)
@@ -142,10 +140,9 @@ def _strict(node: Any) -> Any:
 @cache
 def _schemas() -> dict[tuple[str, str], dict[str, Any]]:
     """(apiVersion, kind) -> strict schema of every served version of every pinned CRD."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for path in crd_files():
-        for crd in yaml.load_all(path.read_text(), Loader=loader):
+        for crd in yamlfile.parse_all(path.read_text(), path):
             if not crd or crd.get("kind") != "CustomResourceDefinition":
                 continue
             spec = crd["spec"]

@@ -1,17 +1,45 @@
-"""The one error type the CLI turns into a clean one-line message and exit code 2.
+"""How failures reach the shell: the exit codes, and the errors the CLI turns into them.
 
-Anything a user can cause (bad values, a broken Chart.yaml, a missing tool)
-raises :class:`CharthouseError`; anything else is a bug and keeps its traceback.
+Anything a user can cause (bad values, a broken Chart.yaml, a missing tool) raises
+:class:`CharthouseError` (or :class:`ToolError`); the CLI prints it as one
+``charthouse: ...`` line and exits with its code. Anything else is a bug and keeps
+its traceback. The README lists the codes; scripts and CI may rely on them.
 """
 
 from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Every exit status the ``charthouse`` command uses (chart-testing's and pip's spirit:
+    few codes, each with one meaning)."""
+
+    OK = 0
+    """Done; every check passed."""
+    CHECK_FAILED = 1
+    """A check ran and found problems (``validate``, ``docs --check``, ``cluster status``)."""
+    BAD_INPUT = 2
+    """Bad usage or input: a flag, a values file, a Chart.yaml, an index, a refused release."""
+    TOOL_FAILED = 3
+    """A program charthouse runs (go, helm, git, gpg, ...) is missing, failed or timed out."""
+    INTERRUPTED = 130
+    """Stopped by Ctrl-C (128 + SIGINT, as shells report it)."""
 
 
 class CharthouseError(Exception):
     """A user-facing failure: the message names the file/field/tool at fault."""
 
-    exit_code: int = 2
+    exit_code: int = ExitCode.BAD_INPUT
 
-    def __init__(self, message: str, *, exit_code: int = 2) -> None:
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class ToolError(CharthouseError):
+    """An external program is missing, exited non-zero or timed out; the message names
+    the command and carries the tail of its output."""
+
+    exit_code: int = ExitCode.TOOL_FAILED

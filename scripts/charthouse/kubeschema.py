@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from typing import Any
 import fastjsonschema
 import kubernetes_validate
 
-from charthouse import paths
+from charthouse import atomicfile, paths
 from charthouse.errors import CharthouseError
 
 SCHEMA_ROOT = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
@@ -139,10 +138,7 @@ def _compile_cached(digest: str, canonical: str) -> ValidateFn:
         code = cache_file.read_text()
     else:
         code = fastjsonschema.compile_to_code(json.loads(canonical))
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(code)
-        tmp.replace(cache_file)
+        atomicfile.write(cache_file, code, fsync=False)  # a cache: rebuilt if lost
     namespace: dict[str, Any] = {}
     exec(compile(code, str(cache_file), "exec"), namespace)  # our own generated code
     validate: ValidateFn = namespace["validate"]

@@ -10,12 +10,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
+from charthouse import yamlfile
 from charthouse.errors import CharthouseError
 
 Object = dict[str, Any]
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # kind -> path (as keys) from the object to its PodSpec
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -52,11 +50,7 @@ class Manifests:
 
     @classmethod
     def parse(cls, text: str, *, source: str = "rendered manifests") -> Manifests:
-        try:
-            documents = list(yaml.load_all(text, Loader=_LOADER))
-        except yaml.YAMLError as exc:
-            raise CharthouseError(f"{source}: rendered output is not valid YAML: {exc}") from exc
-        objects = [doc for doc in documents if doc]
+        objects = [doc for doc in yamlfile.parse_all(text, source) if doc]
         for obj in objects:
             if not isinstance(obj, dict) or "kind" not in obj or "apiVersion" not in obj:
                 raise CharthouseError(f"{source}: rendered a document without kind/apiVersion")

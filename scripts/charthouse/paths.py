@@ -9,6 +9,8 @@ REPO_ROOT: Path = Path(__file__).resolve().parents[2]
 CHARTS_DIR: Path = REPO_ROOT / "charts"
 CI_DIR: Path = REPO_ROOT / "ci"
 DIST_DIR: Path = REPO_ROOT / "dist"
+#: Where `charthouse release` publishes and `charthouse serve` serves by default.
+REPO_DIR: Path = DIST_DIR / "repo"
 TOOLS_FILE: Path = Path(os.environ.get("CHARTHOUSE_TOOLS_FILE") or CI_DIR / "tools.yaml")
 
 

@@ -1,5 +1,5 @@
 """Every subprocess charthouse starts goes through here: timeouts, captured output,
-and failures turned into a :class:`CharthouseError` that names the command."""
+and failures turned into a :class:`ToolError` (exit code 3) that names the command."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from charthouse.errors import CharthouseError
+from charthouse.errors import ToolError
 
 Command = Sequence[str | Path]
 
@@ -35,7 +35,7 @@ def run(
     """Run ``cmd`` capturing stdout/stderr as text.
 
     ``env`` is merged over the current environment. With ``check`` a non-zero exit
-    raises :class:`CharthouseError` carrying the tail of stderr, so callers never
+    raises :class:`ToolError` carrying the tail of stderr, so callers never
     show a Python traceback for a tool's failure.
     """
     args = [str(part) for part in cmd]
@@ -52,12 +52,10 @@ def run(
             check=False,
         )
     except FileNotFoundError as exc:
-        raise CharthouseError(f"{args[0]}: not found (needed to run: {describe(args)})") from exc
+        raise ToolError(f"{args[0]}: not found (needed to run: {describe(args)})") from exc
     except subprocess.TimeoutExpired as exc:
-        raise CharthouseError(f"timed out after {timeout:.0f}s: {describe(args)}") from exc
+        raise ToolError(f"timed out after {timeout:.0f}s: {describe(args)}") from exc
     if check and result.returncode != 0:
         detail = _tail(result.stderr) or _tail(result.stdout)
-        raise CharthouseError(
-            f"command failed (exit {result.returncode}): {describe(args)}\n{detail}"
-        )
+        raise ToolError(f"command failed (exit {result.returncode}): {describe(args)}\n{detail}")
     return result

@@ -18,20 +18,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import yaml
 
 from charthouse import tools, values
-from charthouse.charts import ChartInfo, ensure_dependencies, load_chart, resolve_chart_dir
+from charthouse.chartdeps import ensure_dependencies
+from charthouse.charts import ChartInfo, load_chart, resolve_chart_dir
 from charthouse.errors import CharthouseError
 from charthouse.proc import run
+from charthouse.render_choices import (
+    DEFAULT_HELM_MAJOR,
+    DEFAULT_KUBE_VERSION,
+    HELM_MAJORS,
+    Engine,
+    normalise_kube_version,
+)
 from charthouse.sdkchart import schema_free_copy
-
-SUPPORTED_KUBE_VERSIONS: tuple[str, ...] = tuple(f"1.{minor}.0" for minor in range(31, 38))
-DEFAULT_KUBE_VERSION = SUPPORTED_KUBE_VERSIONS[-1]
-
-Engine = Literal["auto", "binary", "sdk"]
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,8 @@ class HelmBinaryRenderer:
     """``helm template`` as a subprocess: the reference engine."""
 
     def __init__(self, major: int) -> None:
-        if major not in (3, 4):
-            raise CharthouseError(f"--helm: expected 3 or 4, got {major}")
+        if major not in HELM_MAJORS:
+            raise CharthouseError(f"--helm: expected one of {HELM_MAJORS}, got {major}")
         self.major = major
         self.name = f"helm{major}"
         self.helm = tools.ensure_tool(self.name)
@@ -210,7 +213,7 @@ def sdk_available() -> bool:
 
 
 @lru_cache(maxsize=4)
-def get_renderer(engine: Engine = "auto", helm_major: int = 4) -> Renderer:
+def get_renderer(engine: Engine = "auto", helm_major: int = DEFAULT_HELM_MAJOR) -> Renderer:
     """The renderer to use. ``auto`` = the SDK fast path for Helm 4 when it loads,
     else the binary. Asking for helm 3 always gets the binary."""
     if engine == "sdk" or (engine == "auto" and helm_major == 4 and sdk_available()):
@@ -234,7 +237,7 @@ def render(
     kube_version: str | None = None,
     api_versions: Sequence[str] = (),
     engine: Engine = "auto",
-    helm_major: int = 4,
+    helm_major: int = DEFAULT_HELM_MAJOR,
 ) -> str:
     """Render ``chart`` and return the manifests text."""
     request = RenderRequest(
@@ -248,13 +251,3 @@ def render(
         api_versions=tuple(api_versions),
     )
     return get_renderer(engine, helm_major).render(request)
-
-
-def normalise_kube_version(version: str) -> str:
-    """``1.31``, ``v1.31`` and ``1.31.0`` all mean ``1.31.0``."""
-    parts = version.removeprefix("v").split(".")
-    if len(parts) < 2 or not all(p.isdigit() for p in parts[:3]):
-        raise CharthouseError(f"--kube-version: expected MAJOR.MINOR[.PATCH], got {version!r}")
-    while len(parts) < 3:
-        parts.append("0")
-    return ".".join(parts[:3])

@@ -242,7 +242,7 @@ class RepoHandler(BaseHTTPRequestHandler):
                     self.wfile.write(block)
 
     def _not_modified(self, etag: str, mtime: float) -> bool:
-        """RFC 9110 §13.1: If-None-Match wins over If-Modified-Since when both are sent."""
+        """If-None-Match wins over If-Modified-Since when both are sent (HTTP, RFC 9110)."""
         inm = self.headers.get("If-None-Match")
         if inm is not None:
             tags = [t.strip().removeprefix("W/") for t in inm.split(",")]

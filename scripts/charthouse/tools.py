@@ -25,11 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from charthouse import hostpkgs, paths
-from charthouse.errors import CharthouseError
+from charthouse.errors import CharthouseError, ToolError
 from charthouse.locks import file_lock
+from charthouse.pins import read as read_pin_file
 from charthouse.proc import run
 
 _GO_HINT = "install Go >= {go} (https://go.dev/dl/ or your package manager) and put `go` on PATH"
@@ -97,13 +96,8 @@ def _strings(entry: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
 def load_pins(path: Path | None = None) -> Pins:
     """Parse the pin file, naming the file and the field on any mistake."""
     pin_file = path or paths.TOOLS_FILE
-    try:
-        data = yaml.safe_load(pin_file.read_text())
-    except OSError as exc:
-        raise CharthouseError(f"{pin_file}: cannot read pin file: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise CharthouseError(f"{pin_file}: invalid YAML: {exc}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("tools"), dict):
+    data = read_pin_file(pin_file)
+    if not isinstance(data.get("tools"), dict):
         raise CharthouseError(f"{pin_file}: tools: expected a mapping of tool name to pin")
     tools: dict[str, ToolPin] = {}
     for name, entry in data["tools"].items():
@@ -186,15 +180,13 @@ def _from_path(tool: ToolPin) -> Path | None:
 def _go_binary(required: str) -> str:
     go = shutil.which("go")
     if go is None:
-        raise CharthouseError("go: not found on PATH; " + _GO_HINT.format(go=required))
+        raise ToolError("go: not found on PATH; " + _GO_HINT.format(go=required))
     out = run([go, "env", "GOVERSION"], timeout=30).stdout.strip()
     match = re.match(r"go(\d+)\.(\d+)", out)
     have = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
     need = tuple(int(part) for part in required.split(".")[:2])
     if have < need:
-        raise CharthouseError(
-            f"go: found {out}, need >= {required}; " + _GO_HINT.format(go=required)
-        )
+        raise ToolError(f"go: found {out}, need >= {required}; " + _GO_HINT.format(go=required))
     return go
 
 
@@ -275,11 +267,11 @@ def _build(tool: ToolPin, go: str) -> Path:
             shutil.rmtree(staging / "src")
     except CharthouseError as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise CharthouseError(_explain_go_failure(tool, str(exc))) from exc
+        raise ToolError(_explain_go_failure(tool, str(exc))) from exc
     produced = staging / tool.binary_name
     if not produced.is_file():
         shutil.rmtree(staging, ignore_errors=True)
-        raise CharthouseError(f"{tool.name}: build produced no {tool.binary_name} binary")
+        raise ToolError(f"{tool.name}: build produced no {tool.binary_name} binary")
     # How long the cold build took, for `make bench` to report what a fresh machine pays.
     (staging / BUILD_RECORD).write_text(f"{time.monotonic() - started:.1f}\n")
     shutil.rmtree(tool.install_dir, ignore_errors=True)

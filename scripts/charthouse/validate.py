@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from charthouse import crds, kubeschema, policy, render, tools
-from charthouse.charts import ChartInfo, ensure_dependencies
+from charthouse.chartdeps import ensure_dependencies
+from charthouse.charts import ChartInfo
 from charthouse.errors import CharthouseError
 from charthouse.manifests import Manifests, ref
 from charthouse.proc import run
+from charthouse.render_choices import DEFAULT_KUBE_VERSION, Engine
 from charthouse.values import schema_errors, sources
 
 
@@ -59,7 +61,7 @@ def lint(chart: ChartInfo, helm_major: int) -> list[str]:
     helm = tools.ensure_tool(f"helm{helm_major}")
     ensure_dependencies(chart.path, helm)
     result = run(
-        [helm, "lint", "--strict", chart.path, "--kube-version", render.DEFAULT_KUBE_VERSION],
+        [helm, "lint", "--strict", chart.path, "--kube-version", DEFAULT_KUBE_VERSION],
         check=False,
         timeout=120,
     )
@@ -94,7 +96,7 @@ def run_scenario(
     scenario: Scenario,
     kube_versions: Sequence[str],
     helm_majors: Sequence[int],
-    engine: render.Engine = "auto",
+    engine: Engine = "auto",
 ) -> ScenarioResult:
     started = time.perf_counter()
     result = ScenarioResult(chart.name, scenario.name)
@@ -134,7 +136,7 @@ def validate_chart(
     kube_versions: Sequence[str],
     helm_majors: Sequence[int],
     extra_values: Sequence[Path] = (),
-    engine: render.Engine = "auto",
+    engine: Engine = "auto",
 ) -> Iterator[ScenarioResult]:
     """Yield one result for lint, then one per scenario."""
     lint_result = ScenarioResult(chart.name, "helm lint --strict")

@@ -16,8 +16,8 @@ from typing import Any
 
 import fastjsonschema
 import jsonschema
-import yaml
 
+from charthouse import yamlfile
 from charthouse.charts import ChartInfo, load_chart
 from charthouse.errors import CharthouseError
 from charthouse.kubeschema import ValidateFn, compile_schema
@@ -79,7 +79,7 @@ def _parse_set_simple(expression: str) -> Values:
         segments = key.split(".")
         for segment in segments[:-1]:
             node = node.setdefault(segment, {})
-        node[segments[-1]] = yaml.safe_load(raw) if raw else ""
+        node[segments[-1]] = yamlfile.parse(raw, f"--set {expression}") if raw else ""
     return result
 
 

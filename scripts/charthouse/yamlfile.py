@@ -1,5 +1,5 @@
-"""Reading YAML files users write (values, Chart.yaml, index.yaml, pins), with one
-error style: the file, the line and column, and what is wrong."""
+"""Reading YAML (values, Chart.yaml, index.yaml, pins, rendered manifests, CRDs), with
+one loader and one error style: the file, the line and column, and what is wrong."""
 
 from __future__ import annotations
 
@@ -14,15 +14,38 @@ from charthouse.errors import CharthouseError
 LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class TimestampsAsTextLoader(LOADER):  # type: ignore[misc,valid-type]
+    """Keeps timestamps as the text found, so an index entry's ``created`` (or a date in
+    a packaged Chart.yaml) is never re-serialised in another form."""
+
+
+TimestampsAsTextLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp",
+    lambda loader, node: loader.construct_scalar(node),
+)
+
+
+def _error(exc: yaml.YAMLError, source: Path | str) -> CharthouseError:
+    mark = getattr(exc, "problem_mark", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return CharthouseError(f"{source}: invalid YAML{where}: {problem}")
+
+
 def parse(text: str | bytes, source: Path | str, loader: Any = LOADER) -> Any:
     """Parse one YAML document; a syntax error names ``source`` and the position."""
     try:
         return yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise CharthouseError(f"{source}: invalid YAML{where}: {problem}") from exc
+        raise _error(exc, source) from exc
+
+
+def parse_all(text: str | bytes, source: Path | str, loader: Any = LOADER) -> list[Any]:
+    """Parse every document of a multi-document stream (empty documents are None)."""
+    try:
+        return list(yaml.load_all(text, Loader=loader))
+    except yaml.YAMLError as exc:
+        raise _error(exc, source) from exc
 
 
 def read_mapping(path: Path, *, what: str = "file", allow_empty: bool = False) -> dict[str, Any]:

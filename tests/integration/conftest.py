@@ -125,12 +125,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def kube_config(cluster: SessionCluster) -> str:
-    """pytest-helm-charts' kubeconfig option, pointed at our cluster (``kube_cluster`` works)."""
-    return str(cluster.kubeconfig)
-
-
-@pytest.fixture(scope="session")
 def kube(cluster: SessionCluster) -> Kube:
     return Kube(cluster.kubeconfig)
 

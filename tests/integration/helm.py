@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from charthouse import paths
-from charthouse.charts import ensure_dependencies
+from charthouse.chartdeps import ensure_dependencies
 from charthouse.tools import ensure_tool
 
 WAIT_TIMEOUT = "180s"

@@ -31,7 +31,7 @@ def _older(version: str, than: str) -> bool:
 
 
 def _from_repo(chart: str, current: str) -> Path | None:
-    index_file = paths.DIST_DIR / "repo" / "index.yaml"
+    index_file = paths.REPO_DIR / "index.yaml"
     if not index_file.is_file():
         return None
     entries = (yaml.safe_load(index_file.read_text()) or {}).get("entries", {}).get(chart, [])
@@ -39,7 +39,7 @@ def _from_repo(chart: str, current: str) -> Path | None:
     if not older:
         return None
     newest = max(older, key=lambda e: semver.Version.parse(str(e["version"])))
-    package = paths.DIST_DIR / "repo" / f"{chart}-{newest['version']}.tgz"
+    package = paths.REPO_DIR / f"{chart}-{newest['version']}.tgz"
     return package if package.is_file() else None
 
 

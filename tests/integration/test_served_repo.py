@@ -4,11 +4,7 @@ helm 3 and helm 4. Nothing here reads the charts from the working tree."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,18 +13,12 @@ import yaml
 
 from charthouse.charts import load_chart
 from support import fresh_clone
+from support.servers import free_port, serving
 
 from .harness import Deployer, Release
 from .helm import Helm
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -37,40 +27,12 @@ def served_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     clone = fresh_clone.clone(tmp_path_factory.mktemp("served") / "clone")
     released = fresh_clone.charthouse(clone, "release")
     assert released.returncode == 0, released.stderr
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "charthouse",
-            "serve",
-            str(clone / "dist" / "repo"),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-        ],
-        cwd=clone,
-        env=fresh_clone.env(clone),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/index.yaml", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
+    argv = [sys.executable, "-m", "charthouse", "serve", clone / "dist" / "repo"]
+    argv += ["--port", str(port), "--bind", "127.0.0.1"]
+    with serving(argv, f"{url}/index.yaml", env=fresh_clone.env(clone), cwd=clone):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_helm_installs_app_from_the_served_repo(

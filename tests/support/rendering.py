@@ -19,6 +19,7 @@ from charthouse import render as rendering
 from charthouse.charts import ChartInfo, all_charts
 from charthouse.manifests import Manifests
 from charthouse.render import RenderError
+from charthouse.render_choices import Engine
 
 
 class RenderFn(Protocol):
@@ -34,7 +35,7 @@ class RenderFn(Protocol):
         kube_version: str | None = None,
         api_versions: Sequence[str] = (),
         helm: int = 4,
-        engine: rendering.Engine = "auto",
+        engine: Engine = "auto",
     ) -> Manifests: ...
 
 
@@ -47,7 +48,7 @@ class RenderErrorFn(Protocol):
         values_files: Sequence[Path] = (),
         set_values: Sequence[str] = (),
         helm: int = 4,
-        engine: rendering.Engine = "auto",
+        engine: Engine = "auto",
     ) -> str: ...
 
 
@@ -65,7 +66,7 @@ def render_text(
     kube_version: str | None = None,
     api_versions: Sequence[str] = (),
     helm: int = 4,
-    engine: rendering.Engine = "auto",
+    engine: Engine = "auto",
 ) -> str:
     key = json.dumps(
         [

@@ -6,6 +6,14 @@
   apply a rendered ``replicas`` fights the autoscaler on every upgrade.
 - No container sets the same environment variable twice (the later one silently
   wins in Kubernetes, hiding mistakes).
+- Beyond the Pod Security policy every scenario is validated against (in
+  test_scenarios.py): our own pods drop every capability and add none (the policy
+  lets users add NET_BIND_SERVICE), listen on unprivileged ports, and mount a
+  service-account token only where the pod talks to the API (the ingress controller).
+- The scenarios put every kind of pod template under those checks: workloads of
+  each kind, CronJobs, and each chart's ``helm test`` pod.
+
+Per-chart test files check what is particular to a chart, not these.
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ from charthouse.manifests import Manifests, ref
 from support.rendering import ScenarioCase, render, scenario_cases, scenario_params
 
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
+#: Pods that talk to the Kubernetes API, by their name and component labels.
+API_CLIENTS = {("ingress", "controller")}
 
 
 def _render(case: ScenarioCase) -> Manifests:
@@ -70,3 +80,41 @@ def test_the_scenarios_exercise_autoscaling() -> None:
     """Keeps the HPA invariant above from passing vacuously."""
     scaled = [c.id for c in scenario_cases() if _render(c).of_kind("HorizontalPodAutoscaler")]
     assert len(scaled) >= 2, scaled
+
+
+@pytest.mark.parametrize("case", scenario_params())
+def test_containers_drop_every_capability_and_listen_on_unprivileged_ports(
+    case: ScenarioCase,
+) -> None:
+    for pod in _render(case).pod_templates():
+        for list_name in ("initContainers", "containers"):
+            for container in pod.spec.get(list_name) or []:
+                where = f"{ref(pod.owner)} {container['name']}"
+                capabilities = container["securityContext"]["capabilities"]
+                assert capabilities == {"drop": ["ALL"]}, where
+                ports = [p["containerPort"] for p in container.get("ports") or []]
+                assert all(port > 1023 for port in ports), f"{where}: {ports}"
+
+
+@pytest.mark.parametrize("case", scenario_params())
+def test_only_api_clients_mount_a_service_account_token(case: ScenarioCase) -> None:
+    for pod in _render(case).pod_templates():
+        labels = pod.metadata.get("labels") or {}
+        identity = (labels.get("app.kubernetes.io/name"), labels.get("app.kubernetes.io/component"))
+        mounts = pod.spec.get("automountServiceAccountToken") is not False
+        assert mounts == (identity in API_CLIENTS), f"{ref(pod.owner)} {identity}"
+
+
+def test_the_scenarios_put_every_kind_of_pod_under_the_checks() -> None:
+    """Keeps the pod checks above and the policy from passing vacuously for a kind."""
+    kinds = {
+        pod.owner["kind"] for case in scenario_cases() for pod in _render(case).pod_templates()
+    }
+    assert kinds >= {*WORKLOADS, "CronJob", "Pod"}
+    for chart in all_charts():
+        hooks = [
+            pod.owner["metadata"].get("annotations", {}).get("helm.sh/hook")
+            for pod in render(chart.name).pod_templates()
+            if pod.owner["kind"] == "Pod"
+        ]
+        assert "test" in hooks, f"{chart.name} renders no helm test pod"

@@ -18,7 +18,7 @@ from charthouse.chartdocs import (
     replace_region,
 )
 from charthouse.cli import main
-from charthouse.errors import CharthouseError
+from charthouse.errors import CharthouseError, ExitCode
 
 VALUES = textwrap.dedent(
     """\
@@ -118,7 +118,7 @@ def test_missing_marker_is_a_clear_error() -> None:
 
 
 def test_malformed_values_name_the_file() -> None:
-    with pytest.raises(CharthouseError, match=r"values\.yaml: malformed YAML"):
+    with pytest.raises(CharthouseError, match=r"values\.yaml: invalid YAML"):
         parse_values("a: [1\n", source="values.yaml")
 
 
@@ -163,12 +163,12 @@ def test_cli_refuses_to_write_while_a_key_is_undocumented(
 ) -> None:
     chart = make_chart(tmp_path, VALUES + "secret: x\n")
     before = (chart / "README.md").read_text()
-    assert main(["docs", str(chart)]) == 2
+    assert main(["docs", str(chart)]) == ExitCode.CHECK_FAILED
     err = capsys.readouterr().err
     line = len(VALUES.splitlines()) + 1
     assert f"values.yaml:{line}: secret: undocumented value" in err
     assert (chart / "README.md").read_text() == before
-    assert main(["docs", "--check", str(chart)]) == 1
+    assert main(["docs", "--check", str(chart)]) == ExitCode.CHECK_FAILED
 
 
 def test_cli_missing_readme_is_a_one_line_error(
@@ -176,9 +176,9 @@ def test_cli_missing_readme_is_a_one_line_error(
 ) -> None:
     chart = make_chart(tmp_path)
     (chart / "README.md").unlink()
-    assert main(["docs", str(chart)]) == 2
+    assert main(["docs", str(chart)]) == ExitCode.BAD_INPUT
     assert capsys.readouterr().err.strip().endswith("README.md: not found")
-    assert main(["docs", "--check", str(chart)]) == 1
+    assert main(["docs", "--check", str(chart)]) == ExitCode.BAD_INPUT
     assert capsys.readouterr().err.strip().endswith("README.md: not found")
 
 

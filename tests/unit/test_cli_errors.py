@@ -1,4 +1,5 @@
-"""Bad input gets one clear line naming the problem, exit code 2, no traceback."""
+"""Bad input gets one clear line naming the problem and its exit code, no traceback;
+the README's exit-code table is the one in the code."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from charthouse import paths
+from charthouse.errors import ExitCode
 
 APP = str(paths.CHARTS_DIR / "app")
 
@@ -25,8 +27,12 @@ def charthouse(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
     )
 
 
-def assert_clean_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert result.returncode == 2, result.stderr
+def assert_clean_error(
+    result: subprocess.CompletedProcess[str],
+    *needles: str,
+    code: ExitCode = ExitCode.BAD_INPUT,
+) -> None:
+    assert result.returncode == code, result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("charthouse: "), result.stderr
     for needle in needles:
@@ -71,7 +77,7 @@ def test_latest_tag_names_file_and_field(tmp_path: Path) -> None:
 def test_validate_fails_on_bad_values_file(tmp_path: Path) -> None:
     typo = write(tmp_path, "typo.yaml", "image:\n  tagg: '1.0'\n")
     result = charthouse("validate", APP, "-f", str(typo), "--kube-version", "1.37", "--helm", "4")
-    assert result.returncode == 1
+    assert result.returncode == ExitCode.CHECK_FAILED
     assert str(typo) in result.stderr and "image.tagg" in result.stderr
     assert "FAIL" in result.stdout
 
@@ -86,7 +92,7 @@ def test_bad_kube_version() -> None:
 
 def test_unknown_helm_major_is_a_usage_error() -> None:
     result = charthouse("render", APP, "--helm", "5")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.returncode == ExitCode.BAD_INPUT and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("tool", ["helm3", "ct"])
@@ -97,4 +103,13 @@ def test_missing_go_names_go_and_how_to_get_it(tmp_path: Path, tool: str) -> Non
         "CHARTHOUSE_IGNORE_PATH_TOOLS": "1",
         "PATH": str(Path(sys.executable).parent),
     }
-    assert_clean_error(charthouse("tools", "path", tool, env=env), "go: not found", "install Go")
+    result = charthouse("tools", "path", tool, env=env)
+    assert_clean_error(result, "go: not found", "install Go", code=ExitCode.TOOL_FAILED)
+
+
+def test_the_readme_lists_every_exit_code_with_its_meaning() -> None:
+    readme = (paths.REPO_ROOT / "README.md").read_text()
+    table = readme[readme.index("| exit code |") :].split("\n\n", 1)[0]
+    rows = [line.split("|")[1:3] for line in table.splitlines()[2:]]
+    listed = {int(code.strip()): name.strip().strip("`") for code, name in rows}
+    assert listed == {int(code): code.name for code in ExitCode}

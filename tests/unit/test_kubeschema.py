@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from charthouse import crds, kubeschema
-from charthouse.render import SUPPORTED_KUBE_VERSIONS
+from charthouse.render_choices import SUPPORTED_KUBE_VERSIONS
 
 
 def deployment() -> dict[str, Any]:

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from charthouse.manifests import Manifests
-from charthouse.render import SUPPORTED_KUBE_VERSIONS, sdk_available
+from charthouse.render import sdk_available
+from charthouse.render_choices import SUPPORTED_KUBE_VERSIONS
 from support.rendering import ScenarioCase, scenario_params
 from support.rendering import render_text as memo_render_text
 

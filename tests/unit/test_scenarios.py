@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from charthouse.manifests import Manifests
-from charthouse.render import SUPPORTED_KUBE_VERSIONS
+from charthouse.render_choices import SUPPORTED_KUBE_VERSIONS
 from charthouse.validate import check_objects
 from support.rendering import ScenarioCase, render_text, scenario_params
 

@@ -99,7 +99,7 @@ def test_a_binary_of_another_version_is_not_used(sample: tuple[dict[str, str], P
     script.chmod(0o755)
     path_env = {**env, "PATH": f"{user_bin}:{Path(sys.executable).parent}"}
     result = charthouse(path_env, "path", "hello")
-    assert result.returncode == 2
+    assert result.returncode == 3  # ExitCode.TOOL_FAILED: a program we need is missing
     assert "go: not found on PATH" in result.stderr
 
 

@@ -29,7 +29,7 @@ Usage: {{ include "app.selectorLabels" (dict "context" $ "track" "stable") | nin
 
 {{/*
 app.serviceSelector: what the main Service selects. Every track (so canary pods
-share traffic by replica count, as in the seed's §4.2) except under blueGreen,
+share traffic by replica count, 9 stable to 1 canary for 10 %) except under blueGreen,
 where only the active colour is selected.
 Usage: {{ include "app.serviceSelector" . | nindent 4 }}
 */}}
@@ -43,7 +43,7 @@ Usage: {{ include "app.serviceSelector" . | nindent 4 }}
 
 {{/*
 app.canaryShare: how many of "n" pods the canary gets at "weight" percent:
-rounded, at least 1 for any non-zero weight (the seed's 10% of 10 = 1).
+rounded, at least 1 for any non-zero weight (10% of 10 = 1).
 Usage: {{ include "app.canaryShare" (dict "n" 10 "weight" 10) }}
 */}}
 {{- define "app.canaryShare" -}}

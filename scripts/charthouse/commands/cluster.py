@@ -9,16 +9,12 @@ from pathlib import Path
 
 from charthouse.cluster import provider
 from charthouse.cluster.providers.base import Provider
-from charthouse.errors import CharthouseError
+from charthouse.errors import CharthouseError, ExitCode
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "cluster",
-        help="start/stop the Kubernetes cluster the integration tests use",
-        description=provider.__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = provider.__doc__
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--provider",
@@ -85,20 +81,20 @@ def _up(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(f"export KUBECONFIG={kubeconfig}")
-    return 0
+    return ExitCode.OK
 
 
 def _down(args: argparse.Namespace) -> int:
     cluster = _get(args)
     cluster.down()
     print(f"cluster down ({cluster.name})", file=sys.stderr)
-    return 0
+    return ExitCode.OK
 
 
 def _status(args: argparse.Namespace) -> int:
     status = _get(args).status()
     print(status.render())
-    return 0 if status.running else 1
+    return ExitCode.OK if status.running else ExitCode.CHECK_FAILED
 
 
 def _kubeconfig(args: argparse.Namespace) -> int:
@@ -107,7 +103,7 @@ def _kubeconfig(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise CharthouseError(f"{path}: no kubeconfig yet; run `charthouse cluster up` first")
     print(path)
-    return 0
+    return ExitCode.OK
 
 
 def _gateway_crds(args: argparse.Namespace) -> int:
@@ -115,4 +111,4 @@ def _gateway_crds(args: argparse.Namespace) -> int:
 
     for name in gateway_crds.install(_get(args).kubeconfig()):
         print(name)
-    return 0
+    return ExitCode.OK

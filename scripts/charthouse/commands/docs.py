@@ -4,29 +4,24 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from charthouse.chartdocs import ChartDocs, chart_docs, write_atomically
-from charthouse.charts import all_charts, load_chart
-from charthouse.errors import CharthouseError
+from charthouse.commands import options
+from charthouse.errors import CharthouseError, ExitCode
 from charthouse.paths import REPO_ROOT
 
+if TYPE_CHECKING:
+    from charthouse.chartdocs import ChartDocs
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "docs",
-        help="generate the README values tables from values.yaml comments",
-        description=(
-            "Rewrite the values table between the charthouse:values markers of each "
-            "chart's README.md from the '# --' comments in its values.yaml. With --check, "
-            "write nothing and exit 1 naming every stale README and undocumented value."
-        ),
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Rewrite the values table between the charthouse:values markers of each "
+        "chart's README.md from the '# --' comments in its values.yaml. With --check, "
+        "write nothing and exit 1 naming every stale README and undocumented value; "
+        "without, an undocumented value also exits 1 and no README is written."
     )
-    parser.add_argument(
-        "charts",
-        nargs="*",
-        metavar="CHART",
-        help="chart paths or names (default: every application chart)",
-    )
+    options.charts(parser)
     parser.add_argument(
         "--check",
         action="store_true",
@@ -55,32 +50,38 @@ def _problems(name: str, doc: ChartDocs, *, check: bool) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from charthouse import atomicfile
+    from charthouse.chartdocs import chart_docs
+    from charthouse.charts import all_charts, load_chart
+
     charts = [load_chart(c) for c in args.charts] if args.charts else all_charts()
     # Look at every chart before writing anything: one bad chart (a missing README,
     # an undocumented value) stops the run with no README half-updated, and
     # --check reports every problem of every chart in one go.
     docs: list[ChartDocs] = []
-    problems: list[str] = []
+    unreadable: list[str] = []  # bad input: nothing to check
+    problems: list[str] = []  # what the check found
     for chart in charts:
         try:
             doc = chart_docs(chart.path)
         except CharthouseError as exc:
-            problems.append(_shown(exc))
+            unreadable.append(_shown(exc))
             continue
         docs.append(doc)
         problems += _problems(chart.name, doc, check=args.check)
-    for problem in problems:
+    for problem in unreadable + problems:
         print(f"charthouse: {problem}", file=sys.stderr)
-    if args.check:
-        if not problems:
-            print(f"docs: {len(docs)} README(s) current")
-        return 1 if problems else 0
+    if unreadable:
+        return ExitCode.BAD_INPUT
     if problems:
-        return 2
+        return ExitCode.CHECK_FAILED
+    if args.check:
+        print(f"docs: {len(docs)} README(s) current")
+        return ExitCode.OK
     for doc in docs:
         if doc.stale:
-            write_atomically(doc.readme_path, doc.expected)
+            atomicfile.write(doc.readme_path, doc.expected)
             print(f"docs: updated {_shown(doc.readme_path)}")
         else:
             print(f"docs: {_shown(doc.readme_path)} is current")
-    return 0
+    return ExitCode.OK

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from charthouse.errors import ExitCode
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "images",
-        help="build the images the real node runs (from images/, pinned in ci/tools.yaml)",
-        description="Images are built from pinned sources, cached by their inputs, and "
-        "pushed to the local registry the cluster's containerd mirrors.",
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Images are built from pinned sources, cached by their inputs, and "
+        "pushed to the local registry the cluster's containerd mirrors."
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     build = actions.add_parser("build", help="build every image (or NAME...) not yet current")
@@ -35,7 +35,7 @@ def _build(args: argparse.Namespace) -> int:
     for item in builder.build(args.names, force=args.force):
         state = "built" if item.rebuilt else "current"
         print(f"{item.spec.name:18} {state:8} {item.record.image_id[:19]}  {item.spec.ref}")
-    return 0
+    return ExitCode.OK
 
 
 def _push(args: argparse.Namespace) -> int:
@@ -48,7 +48,7 @@ def _push(args: argparse.Namespace) -> int:
             pushed = ensure(client.address, args.names)
     for image in pushed:
         print(f"{image.name:18} {image.digest}  {image.ref}")
-    return 0
+    return ExitCode.OK
 
 
 def _list(_args: argparse.Namespace) -> int:
@@ -67,4 +67,4 @@ def _list(_args: argparse.Namespace) -> int:
             f"{item.spec.name:18} {source:11} {state:8} {size:>6} {image_id:19} "
             f"{pushed:19} {item.spec.ref}"
         )
-    return 0
+    return ExitCode.OK

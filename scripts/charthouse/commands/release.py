@@ -6,17 +6,14 @@ import argparse
 from pathlib import Path
 
 from charthouse import paths
-from charthouse.release.pipeline import TARGET_KINDS, Options, release
+from charthouse.commands import options
+from charthouse.release.targets import KINDS
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "release",
-        help="package, sign, index and publish the charts changed since their last release",
-        description=(
-            "Release every chart changed since its last `<chart>-<version>` tag (and the "
-            "charts that embed it), or only CHART.... Re-running is a no-op."
-        ),
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Release every chart changed since its last `<chart>-<version>` tag (and the "
+        "charts that embed it), or only CHART.... Re-running is a no-op."
     )
     parser.add_argument("charts", nargs="*", metavar="CHART", help="only these charts")
     parser.add_argument(
@@ -26,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--target",
         dest="targets",
         action="append",
-        choices=TARGET_KINDS,
+        choices=KINDS,
         help="where to publish (repeatable; default: dir)",
     )
     parser.add_argument("--url", help="base URL written into index.yaml entries")
@@ -37,12 +34,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--repo-dir",
-        type=paths_arg,
-        default=paths.DIST_DIR / "repo",
+        type=options.resolved_path,
+        default=paths.REPO_DIR,
         help="directory of the dir target (default: dist/repo)",
     )
     parser.add_argument(
-        "--charts-dir", type=paths_arg, default=paths.CHARTS_DIR, help=argparse.SUPPRESS
+        "--charts-dir", type=options.resolved_path, default=paths.CHARTS_DIR, help=argparse.SUPPRESS
     )
     parser.add_argument("--oci-url", help="oci://HOST/PATH for --target oci")
     parser.add_argument(
@@ -60,11 +57,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=_run)
 
 
-def paths_arg(text: str) -> Path:
-    return Path(text).expanduser().resolve()
-
-
 def _run(args: argparse.Namespace) -> int:
+    from charthouse.release.pipeline import Options, release
+
     charts_dir: Path = args.charts_dir
     opts = Options(
         repo_root=charts_dir.parent,

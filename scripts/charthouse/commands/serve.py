@@ -7,20 +7,16 @@ import getpass
 from pathlib import Path
 
 from charthouse import paths
-from charthouse.errors import CharthouseError
+from charthouse.errors import CharthouseError, ExitCode
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "serve",
-        help="serve a chart repository (default dist/repo) for `helm repo add`",
-        description="Read-only GET/HEAD server for index.yaml, .tgz and .prov files.",
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Read-only GET/HEAD server for index.yaml, .tgz and .prov files."
     parser.add_argument(
         "directory",
         nargs="?",
         type=Path,
-        default=paths.DIST_DIR / "repo",
+        default=paths.REPO_DIR,
         metavar="DIR",
         help="repository directory (default: dist/repo)",
     )
@@ -48,7 +44,7 @@ def _run(args: argparse.Namespace) -> int:
         if not password:
             raise CharthouseError("--hash-password: empty password")
         print(f"{args.hash_password}:{hash_password(password)}")
-        return 0
+        return ExitCode.OK
     if not 0 <= args.port <= 65535:
         raise CharthouseError(f"--port: {args.port} is not a TCP port")
     return serve(args.directory.resolve(), bind=args.bind, port=args.port, auth_file=args.auth_file)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from charthouse import paths, tools
+from charthouse import paths
+from charthouse.errors import ExitCode
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "tools",
-        help="build/locate pinned tools (helm3, helm4, ct, ...)",
-        description="Tools are pinned in ci/tools.yaml and built from Go modules on first use.",
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Tools are pinned in ci/tools.yaml and built from Go modules on first use."
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     install = actions.add_parser("install", help="build every pinned tool not yet built")
     install.add_argument("names", nargs="*", metavar="NAME", help="only these tools")
@@ -23,26 +20,36 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     listing = actions.add_parser("list", help="list pins and whether each is ready")
     listing.set_defaults(func=_list)
     bindir = actions.add_parser("bin-dir", help="print the directory holding the tool links")
-    bindir.set_defaults(func=lambda _args: print(paths.BIN_DIR) or 0)
+    bindir.set_defaults(func=_bin_dir)
 
 
 def _install(args: argparse.Namespace) -> int:
+    from charthouse import tools
+
     tools.install(args.names)
-    return 0
+    return ExitCode.OK
 
 
 def _path(args: argparse.Namespace) -> int:
+    from charthouse import tools
+
     print(tools.ensure_tool(args.name))
-    return 0
+    return ExitCode.OK
 
 
 def _list(_args: argparse.Namespace) -> int:
-    pins = tools.load_pins()
-    for name, tool in pins.tools.items():
+    from charthouse import tools
+
+    for name, tool in tools.load_pins().tools.items():
         state = (
             "built"
             if tool.built_path.is_file()
             else ("on PATH" if tool.found_marker.is_file() else "missing")
         )
         print(f"{name:24} {tool.version:12} {state:8} {tool.package}")
-    return 0
+    return ExitCode.OK
+
+
+def _bin_dir(_args: argparse.Namespace) -> int:
+    print(paths.BIN_DIR)
+    return ExitCode.OK

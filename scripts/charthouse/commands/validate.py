@@ -5,61 +5,35 @@ from __future__ import annotations
 import argparse
 import sys
 
-from charthouse import render as rendering
-from charthouse.charts import all_charts, load_chart
-from charthouse.commands.render import add_values_arguments
-from charthouse.validate import validate_chart
+from charthouse.commands import options
+from charthouse.errors import ExitCode
+from charthouse.render_choices import HELM_MAJORS, SUPPORTED_KUBE_VERSIONS, normalise_kube_version
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "validate",
-        help="lint, render and strictly validate charts",
-        description=(
-            "For each chart: helm lint --strict; render the defaults and every "
-            "ci/*-values.yaml (plus any -f files) with each helm major and Kubernetes "
-            "version; validate every object strictly against that version's schema; "
-            "check every pod template against the security policy. Exits 1 on any failure."
-        ),
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "For each chart: helm lint --strict; render the defaults and every "
+        "ci/*-values.yaml (plus any -f files) with each helm major and Kubernetes "
+        "version; validate every object strictly against that version's schema; "
+        "check every pod template against the security policy. Exits 1 on any failure."
     )
-    parser.add_argument(
-        "charts",
-        nargs="*",
-        metavar="CHART",
-        help="chart paths or names (default: every application chart)",
-    )
-    add_values_arguments(
-        parser,
-        files_help="also validate this values file as a scenario (repeatable)",
-        with_set=False,
-    )
-    parser.add_argument(
-        "--kube-version",
-        dest="kube_versions",
-        action="append",
-        default=[],
-        metavar="X.Y",
-        help="Kubernetes version(s) (default: 1.31 to 1.37)",
-    )
-    parser.add_argument(
-        "--helm",
-        dest="helm_majors",
-        action="append",
-        type=int,
-        choices=(3, 4),
-        default=[],
-        help="helm major(s) (default: 3 and 4)",
-    )
-    parser.add_argument("--engine", choices=("auto", "binary", "sdk"), default="auto")
+    options.charts(parser)
+    options.values_files(parser, help="also validate this values file as a scenario (repeatable)")
+    options.kube_versions(parser)
+    options.helm_majors(parser)
+    options.engine(parser)
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    from charthouse.charts import all_charts, load_chart
+    from charthouse.validate import validate_chart
+
     charts = [load_chart(c) for c in args.charts] if args.charts else all_charts()
-    versions = [rendering.normalise_kube_version(v) for v in args.kube_versions] or list(
-        rendering.SUPPORTED_KUBE_VERSIONS
+    versions = [normalise_kube_version(v) for v in args.kube_versions] or list(
+        SUPPORTED_KUBE_VERSIONS
     )
-    majors = args.helm_majors or [3, 4]
+    majors = args.helm_majors or list(HELM_MAJORS)
     totals = {"checks": 0, "failed": 0, "renders": 0}
     failures: list[str] = []
     for chart in charts:
@@ -88,4 +62,4 @@ def _run(args: argparse.Namespace) -> int:
     )
     for failure in failures:
         print(f"  {failure}", file=sys.stderr)
-    return 1 if failures else 0
+    return ExitCode.CHECK_FAILED if failures else ExitCode.OK

@@ -1,6 +1,5 @@
 """File helpers of the image builder: content digests of directories for the
-cache key, and writes that are atomic (a killed run leaves the old file or the
-new one, never half of one; the release index's writer, shared)."""
+cache key, and linking large tars. Atomic writes are :func:`charthouse.atomicfile.write`."""
 
 from __future__ import annotations
 
@@ -8,8 +7,6 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
-
-from charthouse.release import index as release_index
 
 
 def tree_digest(directory: Path) -> str:
@@ -26,11 +23,6 @@ def tree_digest(directory: Path) -> str:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
     return digest.hexdigest()
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so readers see the old or the new file, never a mix."""
-    release_index.write_atomic(path, text.encode("utf-8"))
 
 
 def link_or_copy(source: Path, target: Path) -> None:

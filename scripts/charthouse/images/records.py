@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from charthouse.images import files
+from charthouse import atomicfile
 
 
 @dataclass(frozen=True)
@@ -51,4 +51,4 @@ def load(directory: Path, name: str) -> Record | None:
 
 
 def save(directory: Path, record: Record) -> None:
-    files.write_atomic(path(directory, record.name), json.dumps(asdict(record), indent=2) + "\n")
+    atomicfile.write(path(directory, record.name), json.dumps(asdict(record), indent=2) + "\n")

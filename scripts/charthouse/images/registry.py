@@ -21,9 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from charthouse import paths, tools
+from charthouse import atomicfile, paths, tools
 from charthouse.errors import CharthouseError
-from charthouse.images import files
 
 # What a mirror is asked to return for a tag (single-platform images only).
 MANIFEST_TYPES = ", ".join(
@@ -80,7 +79,7 @@ def argv(binary: Path, address: str, data_dir: Path | None = None) -> list[str |
     data = data_dir or default_data_dir()
     data.mkdir(parents=True, exist_ok=True)
     path = config_file(data, address)
-    files.write_atomic(path, config(data, address))
+    atomicfile.write(path, config(data, address))
     return [binary, "serve", path]
 
 

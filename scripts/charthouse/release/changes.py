@@ -8,23 +8,14 @@ chart through a ``file://`` dependency follow it (the stack follows app).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from charthouse.chartset import ChartSet
 from charthouse.errors import CharthouseError
-from charthouse.proc import run
-from charthouse.release.chartmeta import ChartMeta, dependents
-from charthouse.release.versioning import latest, parse_version
-
-
-def git(repo: Path, *args: str, check: bool = True) -> str:
-    return run(["git", "-C", str(repo), *args], check=check, timeout=60).stdout
-
-
-def is_git_repo(repo: Path) -> bool:
-    result = run(["git", "-C", str(repo), "rev-parse", "--git-dir"], check=False, timeout=30)
-    return result.returncode == 0
+from charthouse.release import git
+from charthouse.versioning import latest, parse_version
 
 
 def release_tag(chart: str, version: str) -> str:
@@ -33,7 +24,7 @@ def release_tag(chart: str, version: str) -> str:
 
 def released_versions(repo: Path, chart: str) -> list[str]:
     """Versions of ``chart`` tagged on the current branch's history."""
-    out = git(repo, "tag", "--list", f"{chart}-*", "--merged", "HEAD", check=False)
+    out = git.output(repo, "tag", "--list", f"{chart}-*", "--merged", "HEAD", check=False)
     versions = []
     for tag in out.split():
         candidate = tag.removeprefix(f"{chart}-")
@@ -48,12 +39,12 @@ def released_versions(repo: Path, chart: str) -> list[str]:
 def _differs(repo: Path, ref: str, path: Path) -> bool:
     """True when ``path`` differs between ``ref`` and the working tree (untracked too)."""
     rel = str(path.relative_to(repo))
-    diff = run(["git", "-C", str(repo), "diff", "--quiet", ref, "--", rel], check=False, timeout=60)
+    diff = git.run(repo, "diff", "--quiet", ref, "--", rel, check=False)
     if diff.returncode not in (0, 1):
         raise CharthouseError(f"git diff against {ref!r} failed: {diff.stderr.strip()}")
     if diff.returncode == 1:
         return True
-    untracked = git(repo, "ls-files", "--others", "--exclude-standard", "--", rel)
+    untracked = git.output(repo, "ls-files", "--others", "--exclude-standard", "--", rel)
     return bool(untracked.strip())
 
 
@@ -69,7 +60,7 @@ class Change:
 
 def detect(
     repo: Path,
-    charts: Mapping[str, ChartMeta],
+    charts: ChartSet,
     *,
     base: str | None = None,
     only: Sequence[str] = (),
@@ -83,18 +74,10 @@ def detect(
             )
     selected = set(only) if only else set(charts)
     direct: dict[str, str] = {}
-    if not is_git_repo(repo):
+    if not git.is_repo(repo):
         direct = {name: "not a git checkout: released as is" for name in charts}
     else:
-        if (
-            base is not None
-            and run(
-                ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"],
-                check=False,
-                timeout=30,
-            ).returncode
-            != 0
-        ):
+        if base is not None and git.commit_of(repo, base) is None:
             raise CharthouseError(f"--base: {base!r} is not a commit in {repo}")
         for name, meta in charts.items():
             if base is not None:
@@ -107,15 +90,13 @@ def detect(
             elif _differs(repo, release_tag(name, top), meta.path):
                 direct[name] = f"changed since {release_tag(name, top)}"
     result: dict[str, Change] = {}
-    followers = dependents(charts, set(direct))
+    followers = charts.dependents(direct)
     for name in sorted(followers):
         if name not in selected:
             continue
         reason = direct.get(name)
         if reason is None:
-            deps = sorted(
-                dep for dep in direct if charts[dep].path in charts[name].file_dependencies
-            ) or sorted(direct)
+            deps = sorted(set(charts.dependencies(name)) & set(direct)) or sorted(direct)
             reason = f"depends on changed {', '.join(deps)}"
         result[name] = Change(name, reason)
     return result
@@ -131,23 +112,23 @@ class Provenance:
 
 
 def last_commit(repo: Path, paths: Sequence[Path]) -> Provenance | None:
-    if not is_git_repo(repo):
+    if not git.is_repo(repo):
         return None
     rels = [str(p.relative_to(repo)) for p in paths]
-    out = git(repo, "log", "-1", "--format=%H %ct", "--", *rels, check=False).strip()
+    out = git.output(repo, "log", "-1", "--format=%H %ct", "--", *rels, check=False).strip()
     if not out:
         return None
     full, stamp = out.split()
-    count = int(git(repo, "rev-list", "--count", full).strip())
+    count = int(git.output(repo, "rev-list", "--count", full).strip())
     return Provenance(sha=full[:7], count=count, timestamp=int(stamp))
 
 
 def commit_subjects(repo: Path, since: str | None, path: Path, limit: int = 20) -> list[str]:
     """Commit subjects touching ``path`` since ``since`` (a ref), newest first."""
-    if not is_git_repo(repo):
+    if not git.is_repo(repo):
         return []
     span = [f"{since}..HEAD"] if since else []
-    out = git(
+    out = git.output(
         repo,
         "log",
         f"--max-count={limit}",

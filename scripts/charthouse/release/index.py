@@ -1,11 +1,13 @@
-"""The chart repository index (``index.yaml``): load, merge, write.
+"""The chart repository index (``index.yaml``): the model, load, merge, write.
+
+Entries for new archives come from :mod:`charthouse.release.archive`.
 
 Rules that make releases safe to re-run and to run concurrently with readers:
 
 * an existing entry is never dropped or rewritten (its ``created`` and ``digest`` stay);
 * a version already present with a different digest is refused, with the same digest
   it is skipped, so re-running a release is a no-op;
-* the file is replaced atomically (temp file, fsync, rename), so a reader or a crash
+* the file is replaced atomically (:mod:`charthouse.atomicfile`), so a reader or a crash
   sees the old index or the new one, never half of one;
 * output is deterministic: entries sorted by name and by version (highest first),
   keys sorted, ``generated`` equal to the newest ``created``.
@@ -13,13 +15,8 @@ Rules that make releases safe to re-run and to run concurrently with readers:
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-import os
 import re
-import tarfile
-import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,31 +24,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from charthouse import yamlfile
 from charthouse.errors import CharthouseError
 from charthouse.locks import file_lock
-from charthouse.release.versioning import sort_descending
-
-try:
-    from yaml import CSafeLoader as _BaseLoader
-except ImportError:  # pragma: no cover - depends on the PyYAML build
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+from charthouse.versioning import sort_descending
 
 INDEX_FILE = "index.yaml"
 API_VERSION = "v1"
 Entry = dict[str, Any]
-
-
-class _Loader(_BaseLoader):
-    """Keeps timestamps as the text found: an entry's ``created`` is never re-serialised."""
-
-
-_Loader.add_constructor(
-    "tag:yaml.org,2002:timestamp",
-    lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
-)
 
 
 def format_time(epoch: float) -> str:
@@ -100,7 +80,7 @@ def load(path: Path) -> Index:
     except UnicodeDecodeError as exc:
         raise CharthouseError(f"{path}: not UTF-8 text: {exc.reason}") from exc
     if data is None:  # written by helm or by hand: the general (slower) YAML path
-        data = yamlfile.parse(text, path, loader=_Loader)
+        data = yamlfile.parse(text, path, loader=yamlfile.TimestampsAsTextLoader)
     if data is None:
         return Index()
     return from_mapping(data, str(path))
@@ -214,103 +194,11 @@ def _fast_parse(text: str) -> dict[str, Any] | None:
     return data
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so readers see the old or the new file, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 @contextmanager
 def locked(directory: Path) -> Iterator[None]:
     """Serialise index writers on one machine (two `make release` at once)."""
     with file_lock(directory / ".index.lock"):
         yield
-
-
-def digest_file(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
-
-
-def _first_member_chart_yaml(data: bytes) -> bytes | None:
-    """Chart.yaml when it is the archive's first member (always so for helm's archives):
-    inflate just enough of the stream for one tar header and its body."""
-    try:
-        inflater = zlib.decompressobj(wbits=31)
-        head = inflater.decompress(data, 4096)
-        while len(head) < 512 and inflater.unconsumed_tail:
-            head += inflater.decompress(inflater.unconsumed_tail, 4096)
-        name = head[0:100].rstrip(b"\0").decode("utf-8")
-        parts = name.split("/")
-        if len(parts) != 2 or parts[1] != "Chart.yaml" or head[156:157] not in (b"0", b"\0"):
-            return None
-        size = int(head[124:136].rstrip(b"\0 ").decode() or "0", 8)
-        while len(head) < 512 + size and inflater.unconsumed_tail:
-            head += inflater.decompress(inflater.unconsumed_tail, 65536)
-        if len(head) < 512 + size:
-            return None
-        return head[512 : 512 + size]
-    except (zlib.error, ValueError, UnicodeDecodeError):
-        return None
-
-
-def archive_chart_yaml(data: bytes, source: str) -> dict[str, Any]:
-    """The top-level Chart.yaml inside a chart archive."""
-    quick = _first_member_chart_yaml(data)
-    if quick is not None:
-        try:
-            meta = yaml.load(quick, Loader=_Loader)
-        except yaml.YAMLError as exc:
-            raise CharthouseError(f"{source}: Chart.yaml: invalid YAML: {exc}") from exc
-        if isinstance(meta, dict):
-            return meta
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            for member in tar:
-                parts = member.name.split("/")
-                if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
-                    handle = tar.extractfile(member)
-                    if handle is None:
-                        break
-                    meta = yaml.load(handle.read(), Loader=_Loader)
-                    if not isinstance(meta, dict):
-                        raise CharthouseError(f"{source}: Chart.yaml: expected a mapping")
-                    return meta
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise CharthouseError(f"{source}: not a readable chart archive: {exc}") from exc
-    raise CharthouseError(f"{source}: no Chart.yaml at the top of the archive")
-
-
-def entry_for_archive(path: Path, *, base_url: str | None, created: str) -> Entry:
-    """The index entry helm would write for a packaged chart."""
-    data = path.read_bytes()
-    meta = archive_chart_yaml(data, str(path))
-    for key in ("name", "version"):
-        if not isinstance(meta.get(key), str):
-            raise CharthouseError(f"{path}: Chart.yaml: {key}: required string")
-    url = f"{base_url.rstrip('/')}/{path.name}" if base_url else path.name
-    return {
-        **meta,
-        "created": created,
-        "digest": hashlib.sha256(data).hexdigest(),
-        "urls": [url],
-    }
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ from typing import Any
 
 import yaml
 
-from charthouse.proc import run
-from charthouse.release.changes import commit_subjects, git, is_git_repo, release_tag
-from charthouse.release.chartmeta import ChartMeta, read_yaml_mapping
+from charthouse.charts import ChartInfo
+from charthouse.release import git
+from charthouse.release.changes import commit_subjects, release_tag
+from charthouse.yamlfile import read_mapping
 
 CHANGES_ANNOTATION = "artifacthub.io/changes"
 ARTIFACTHUB_REPO_FILE = "artifacthub-repo.yml"
@@ -59,7 +60,7 @@ def to_changes(lines: Sequence[str]) -> list[dict[str, str]]:
     return changes
 
 
-def changes_for(repo: Path, chart: ChartMeta, version: str, since: str | None) -> str:
+def changes_for(repo: Path, chart: ChartInfo, version: str, since: str | None) -> str:
     """The annotation value: from CHANGELOG.md, else commit subjects since the last tag."""
     lines = changelog_entries(chart.path, version) or commit_subjects(repo, since, chart.path)
     if not lines:
@@ -69,7 +70,7 @@ def changes_for(repo: Path, chart: ChartMeta, version: str, since: str | None) -
 
 def apply_changes(chart_file: Path, changes: str) -> None:
     """Set the annotation in a (workspace copy of a) Chart.yaml unless the author wrote one."""
-    data = read_yaml_mapping(chart_file)
+    data = read_mapping(chart_file)
     annotations: dict[str, Any] = dict(data.get("annotations") or {})
     if annotations.get(CHANGES_ANNOTATION):
         return
@@ -78,7 +79,7 @@ def apply_changes(chart_file: Path, changes: str) -> None:
     chart_file.write_text(yaml.safe_dump(data, sort_keys=False, default_flow_style=False))
 
 
-def artifacthub_repo(charts: Mapping[str, ChartMeta], repo_root: Path) -> bytes:
+def artifacthub_repo(charts: Mapping[str, ChartInfo], repo_root: Path) -> bytes:
     """artifacthub-repo.yml for the site: the repo's own file, else owners from maintainers."""
     own = repo_root / ARTIFACTHUB_REPO_FILE
     if own.is_file():
@@ -96,23 +97,18 @@ def artifacthub_repo(charts: Mapping[str, ChartMeta], repo_root: Path) -> bytes:
     return (header + yaml.safe_dump(document, sort_keys=True)).encode("utf-8")
 
 
-def tag_release(repo: Path, chart: ChartMeta, version: str) -> str:
+def tag_release(repo: Path, chart: ChartInfo, version: str) -> str:
     """Tag HEAD ``<chart>-<version>``; returns what happened, for the progress line."""
-    if not is_git_repo(repo):
+    if not git.is_repo(repo):
         return "not tagged (not a git checkout)"
     tag = release_tag(chart.name, version)
     rel = str(chart.path.relative_to(repo))
-    dirty = git(repo, "status", "--porcelain", "--", rel).strip()
+    dirty = git.output(repo, "status", "--porcelain", "--", rel).strip()
     if dirty:
         return f"not tagged: {rel} has uncommitted changes"
-    existing = run(
-        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}^{{commit}}"],
-        check=False,
-        timeout=30,
-    )
-    head = git(repo, "rev-parse", "HEAD").strip()
-    if existing.returncode == 0:
-        at = existing.stdout.strip()
-        return f"tag {tag} already exists" + ("" if at == head else f" (at {at[:7]})")
-    git(repo, "tag", tag, head)
+    existing = git.commit_of(repo, f"refs/tags/{tag}")
+    head = git.output(repo, "rev-parse", "HEAD").strip()
+    if existing is not None:
+        return f"tag {tag} already exists" + ("" if existing == head else f" (at {existing[:7]})")
+    git.run(repo, "tag", tag, head)
     return f"tagged {tag}"

@@ -19,15 +19,17 @@ import io
 import os
 import shutil
 import tarfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from charthouse import yamlfile
+from charthouse.chartset import ChartSet
 from charthouse.errors import CharthouseError
 from charthouse.proc import run
-from charthouse.release.chartmeta import ChartMeta, read_yaml_mapping
+from charthouse.yamlfile import read_mapping
 
 #: Default timestamp for every member: 1980-01-01, the reproducible-builds convention
 #: (zip and wheels cannot go lower). ``SOURCE_DATE_EPOCH`` overrides it.
@@ -109,7 +111,7 @@ def _pin_lock_time(chart_dir: Path, had_lock: bool) -> None:
     lock = chart_dir / "Chart.lock"
     if had_lock or not lock.is_file():
         return
-    data = read_yaml_mapping(lock)
+    data = read_mapping(lock)
     data["generated"] = "1980-01-01T00:00:00Z"
     lock.write_text(yaml.safe_dump(data, sort_keys=True))
 
@@ -123,7 +125,7 @@ class Package:
 
 
 def build_dependencies(helm: Path, chart_dir: Path, env: Mapping[str, str]) -> None:
-    meta = read_yaml_mapping(chart_dir / "Chart.yaml")
+    meta = read_mapping(chart_dir / "Chart.yaml")
     if not meta.get("dependencies"):
         return
     had_lock = (chart_dir / "Chart.lock").is_file()
@@ -155,7 +157,7 @@ def package_chart(
     final = out_dir / raw.name
     final.write_bytes(data)
     shown = run([helm, "show", "chart", final], env=env, timeout=60).stdout
-    loaded = yaml.safe_load(shown) or {}
+    loaded = yamlfile.parse(shown, f"helm show chart {final}") or {}
     name, ver = str(loaded.get("name")), str(loaded.get("version"))
     if f"{name}-{ver}.tgz" != final.name:
         raise CharthouseError(f"{final}: helm reads it back as {name} {ver}")
@@ -164,8 +166,7 @@ def package_chart(
 
 def package_all(
     helm: Path,
-    charts: Mapping[str, ChartMeta],
-    order: Sequence[str],
+    charts: ChartSet,
     wanted: Mapping[str, str],
     charts_dir: Path,
     workspace: Path,
@@ -175,15 +176,15 @@ def package_all(
 ) -> dict[str, Package]:
     """Package ``wanted`` (name -> version) in dependency order from a private copy.
 
-    Every chart in ``order`` has its dependencies built, because a chart's archive
-    embeds the built archives of its ``file://`` dependencies.
+    Every chart ``wanted`` needs has its dependencies built first, because a chart's
+    archive embeds the built archives of its ``file://`` dependencies.
     """
     env = helm_env(workspace / "helm")
     copy = prepare_workspace(charts_dir, workspace)
     out_dir.mkdir(parents=True, exist_ok=True)
     packages: dict[str, Package] = {}
-    needed = _closure(charts, set(wanted))
-    for name in order:
+    needed = charts.closure(wanted)
+    for name in charts.order():
         if name not in needed:
             continue
         chart_copy = copy / charts[name].path.relative_to(charts_dir)
@@ -196,16 +197,3 @@ def package_all(
             packages[name] = package_chart(helm, chart_copy, out_dir, env, version=override)
     shutil.rmtree(out_dir / ".raw", ignore_errors=True)
     return packages
-
-
-def _closure(charts: Mapping[str, ChartMeta], names: set[str]) -> set[str]:
-    by_path = {meta.path: name for name, meta in charts.items()}
-    result: set[str] = set()
-    stack = list(names)
-    while stack:
-        name = stack.pop()
-        if name in result:
-            continue
-        result.add(name)
-        stack.extend(by_path[d] for d in charts[name].file_dependencies if d in by_path)
-    return result

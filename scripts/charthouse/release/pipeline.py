@@ -16,14 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from charthouse.chartset import ChartSet
 from charthouse.errors import CharthouseError
-from charthouse.release import changes, faults, metadata, package, sign
-from charthouse.release.chartmeta import ChartMeta, discover, topological_order
+from charthouse.release import changes, faults, git, metadata, package, sign
 from charthouse.release.index import format_time
-from charthouse.release.targets import Artifact, Target
-from charthouse.release.versioning import dev_base, dev_version, is_greater, latest
-
-TARGET_KINDS = ("dir", "gh-pages", "oci")
+from charthouse.release.targets import KINDS, Artifact, Target
+from charthouse.versioning import dev_base, dev_version, is_greater, latest
 
 
 @dataclass
@@ -57,7 +55,7 @@ class Step:
 @dataclass
 class Plan:
     steps: list[Step]
-    charts: dict[str, ChartMeta]
+    charts: ChartSet
     targets: list[Target] = field(default_factory=list)
 
     def describe(self) -> str:
@@ -91,7 +89,7 @@ def _make_targets(opts: Options) -> list[Target]:
                 raise CharthouseError("--target oci needs --oci-url oci://HOST/PATH")
             targets.append(OciTarget(opts.oci_url, helm=_helm(opts)))
         else:
-            known = ", ".join(TARGET_KINDS)
+            known = ", ".join(KINDS)
             raise CharthouseError(f"--target: unknown {kind!r} (choose from {known})")
     return targets
 
@@ -104,25 +102,12 @@ def _helm(opts: Options) -> Path:
     return ensure_tool("helm4")
 
 
-def _paths_with_deps(charts: dict[str, ChartMeta], name: str) -> list[Path]:
-    by_path = {m.path: n for n, m in charts.items()}
-    seen: list[Path] = []
-    stack = [name]
-    while stack:
-        meta = charts[stack.pop()]
-        if meta.path in seen:
-            continue
-        seen.append(meta.path)
-        stack.extend(by_path[d] for d in meta.file_dependencies if d in by_path)
-    return seen
-
-
 def plan(opts: Options) -> Plan:
     """Decide what to release; raises on any bad input, writes nothing."""
-    charts = discover(opts.charts_dir)
+    charts = ChartSet.discover(opts.charts_dir)
     if not charts:
         raise CharthouseError(f"{opts.charts_dir}: no charts found")
-    order = topological_order(charts)
+    order = charts.order()
     targets = _make_targets(opts)
     try:
         detected = changes.detect(opts.repo_root, charts, base=opts.base, only=opts.charts)
@@ -133,7 +118,7 @@ def plan(opts: Options) -> Plan:
                 if name in detected:
                     continue
                 for target in targets:
-                    if target.label.startswith("oci:"):
+                    if not target.lists_versions:
                         continue
                     if charts[name].version not in target.published_versions(name):
                         detected[name] = changes.Change(
@@ -154,20 +139,18 @@ def plan(opts: Options) -> Plan:
 
 def _step(
     opts: Options,
-    charts: dict[str, ChartMeta],
+    charts: ChartSet,
     change: changes.Change,
     targets: Sequence[Target],
 ) -> Step:
     name, reason = change.chart, change.reason
     meta = charts[name]
-    tagged = (
-        changes.released_versions(opts.repo_root, name)
-        if changes.is_git_repo(opts.repo_root)
-        else []
-    )
+    tagged = changes.released_versions(opts.repo_root, name) if git.is_repo(opts.repo_root) else []
     published = [v for t in targets for v in t.published_versions(name)]
     top = latest([*published, *tagged])
-    prov = changes.last_commit(opts.repo_root, _paths_with_deps(charts, name))
+    prov = changes.last_commit(
+        opts.repo_root, [charts[n].path for n in sorted(charts.closure([name]))]
+    )
     if opts.dev:
         if prov is None:
             raise CharthouseError(f"--dev: {meta.chart_file}: needs git history for a version")
@@ -213,7 +196,6 @@ def execute(plan: Plan, opts: Options, out: TextIO = sys.stdout) -> int:
         packages = package.package_all(
             helm,
             plan.charts,
-            topological_order(plan.charts),
             wanted,
             opts.charts_dir,
             work / "workspace",
@@ -243,7 +225,7 @@ def execute(plan: Plan, opts: Options, out: TextIO = sys.stdout) -> int:
         for target in plan.targets:
             pending = todo[target.label]
             names = {a.name for a in pending}
-            faults.checkpoint(f"publish:{target.label.split(':')[0]}")
+            faults.checkpoint(f"publish:{target.kind}")
             target.publish(pending, site)
             for a in artifacts:
                 state = "published" if a.name in names else "already published (same digest)"
@@ -259,8 +241,7 @@ def _publish_site_only(plan: Plan, opts: Options) -> None:
     """Keep artifacthub-repo.yml current even when no chart changed (a no-op when equal)."""
     site = {metadata.ARTIFACTHUB_REPO_FILE: metadata.artifacthub_repo(plan.charts, opts.repo_root)}
     for target in plan.targets:
-        if target.label.startswith("dir:") and (opts.repo_dir / "index.yaml").is_file():
-            target.publish([], site)
+        target.refresh_site_files(site)
 
 
 def release(opts: Options, out: TextIO = sys.stdout) -> int:

@@ -25,7 +25,7 @@ import yaml
 
 from charthouse.errors import CharthouseError
 from charthouse.proc import run
-from charthouse.release.index import archive_chart_yaml
+from charthouse.release.archive import chart_yaml
 
 PASSPHRASE_FILE_ENV = "CHARTHOUSE_GPG_PASSPHRASE_FILE"
 
@@ -33,7 +33,7 @@ PASSPHRASE_FILE_ENV = "CHARTHOUSE_GPG_PASSPHRASE_FILE"
 def message_block(archive: Path) -> str:
     """The text helm signs: chart metadata, ``...``, then the archive's checksum."""
     data = archive.read_bytes()
-    meta = archive_chart_yaml(data, str(archive))
+    meta = chart_yaml(data, str(archive))
     metadata = yaml.safe_dump(meta, sort_keys=True, default_flow_style=False, allow_unicode=True)
     sums = yaml.safe_dump(
         {"files": {archive.name: "sha256:" + hashlib.sha256(data).hexdigest()}},

@@ -24,7 +24,6 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 
-from charthouse import policy
 from charthouse.manifests import Manifests
 from support.podspec import container, env, mounts, volumes
 from support.rendering import RenderErrorFn, RenderFn
@@ -97,28 +96,6 @@ def test_no_init_container_and_no_token(render: RenderFn) -> None:
     assert render(CHART).get("ServiceAccount", STS)["automountServiceAccountToken"] is False
 
 
-@pytest.mark.parametrize(
-    "values",
-    [
-        None,
-        {"backup": {"enabled": True}},
-        {"backup": {"enabled": True, "verify": {"enabled": True}}},
-        {"metrics": {"enabled": True}},
-    ],
-    ids=["defaults", "backup", "backup-verify", "metrics"],
-)
-def test_every_pod_meets_pod_security_restricted(
-    render: RenderFn, values: dict[str, Any] | None
-) -> None:
-    m = render(CHART, values)
-    assert [str(v) for v in policy.check(m)] == []
-    # The policy covers every pod template, the helm test Pod and the CronJob included.
-    owners = {(p.owner["kind"], p.owner["metadata"]["name"]) for p in m.pod_templates()}
-    assert ("Pod", "rel-database-test-connection") in owners
-    if values and "backup" in values:
-        assert ("CronJob", "rel-database-backup") in owners
-
-
 def test_probes_use_pg_isready_over_tcp(render: RenderFn) -> None:
     pg = container(pod_spec(render(CHART)), "postgresql")
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
@@ -142,14 +119,6 @@ def test_statefulset_with_headless_and_clusterip_services(render: RenderFn) -> N
     assert client["type"] == "ClusterIP"
     assert client["ports"][0]["port"] == 5432
     assert headless["selector"] == client["selector"] == SELECTOR
-
-
-def test_selector_is_identical_in_every_scenario(render: RenderFn) -> None:
-    scenarios = sorted((CHART_DIR / "ci").glob("*-values.yaml"))
-    assert len(scenarios) >= 8
-    for path in scenarios:
-        m = render(CHART, values_files=[path])
-        assert sts(m)["spec"]["selector"]["matchLabels"] == SELECTOR, path.name
 
 
 # -- persistence (the rest: test_data_volumes.py) -------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +13,6 @@ from support.rendering import RenderErrorFn, RenderFn
 
 CHART = "stack"
 MIRROR = "registry.example.test:5000"
-
-
-def scenarios() -> list[Path]:
-    return sorted((paths.CHARTS_DIR / CHART / "ci").glob("*-values.yaml"))
 
 
 def app_deployment(m: Manifests, release: str = "rel") -> dict[str, Any]:
@@ -305,18 +300,6 @@ def test_global_values_reach_every_subchart(render: RenderFn) -> None:
     ] + m.of_kind("PersistentVolumeClaim")
     assert len(claims) >= 2, "the database and the cache keep their data on PVCs"
     assert all(claim["spec"]["storageClassName"] == "fast-ssd" for claim in claims)
-
-
-@pytest.mark.parametrize("scenario", scenarios(), ids=lambda p: p.name)
-def test_every_pod_is_restricted(render: RenderFn, scenario: Path) -> None:
-    for t in render(CHART, values_files=[scenario]).pod_templates():
-        assert t.spec["securityContext"]["runAsNonRoot"] is True
-        assert t.spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-        for container in all_containers(t):
-            sc = container["securityContext"]
-            assert sc["allowPrivilegeEscalation"] is False, container["name"]
-            assert sc["capabilities"] == {"drop": ["ALL"]}, container["name"]
-            assert container["resources"]["limits"]["memory"], container["name"]
 
 
 def test_typo_key_is_refused(render_error: RenderErrorFn) -> None:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from release_support import ChartRepo, git
 
+from charthouse.chartset import ChartSet
 from charthouse.errors import CharthouseError
 from charthouse.release import changes
-from charthouse.release.chartmeta import discover, topological_order
+from support.chartrepo import ChartRepo, git
 
 
 def detect(repo: ChartRepo, **kwargs: object) -> dict[str, str]:
-    found = changes.detect(repo.root, discover(repo.charts), **kwargs)  # type: ignore[arg-type]
+    found = changes.detect(repo.root, ChartSet.discover(repo.charts), **kwargs)  # type: ignore[arg-type]
     return {name: change.reason for name, change in found.items()}
 
 
@@ -86,7 +86,3 @@ def test_selecting_charts_limits_the_release_and_rejects_unknown_names(
     assert set(detect(chart_repo, only=["app"])) == {"app"}
     with pytest.raises(CharthouseError, match=r"unknown chart.*nope"):
         detect(chart_repo, only=["nope"])
-
-
-def test_dependencies_come_first_in_release_order(chart_repo: ChartRepo) -> None:
-    assert topological_order(discover(chart_repo.charts)) == ["common", "app", "stack"]

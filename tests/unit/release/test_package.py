@@ -10,18 +10,15 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from release_support import ChartRepo, helm_env
-
+from charthouse.chartset import ChartSet
 from charthouse.release import package
-from charthouse.release.chartmeta import discover, topological_order
+from support.chartrepo import ChartRepo, helm_env
 
 
 def build(repo: ChartRepo, helm: Path, work: Path) -> dict[str, package.Package]:
-    charts = discover(repo.charts)
+    charts = ChartSet.discover(repo.charts)
     wanted = {name: meta.version for name, meta in charts.items()}
-    return package.package_all(
-        helm, charts, topological_order(charts), wanted, repo.charts, work / "ws", work / "out"
-    )
+    return package.package_all(helm, charts, wanted, repo.charts, work / "ws", work / "out")
 
 
 def test_same_sources_give_the_same_digest_despite_new_mtimes(

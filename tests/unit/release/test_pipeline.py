@@ -3,17 +3,15 @@ version rules, dev versions and crash safety (fault injection in a subprocess)."
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from release_support import ChartRepo, GpgKey, Runner, bump, git
 
 from charthouse.release.faults import FAULT_ENV, KILLED_EXIT
+from support.chartrepo import ChartRepo, GpgKey, Runner, bump, git, release_in
 
 
 def listed(repo: ChartRepo) -> dict[str, list[str]]:
@@ -51,6 +49,18 @@ def test_a_second_release_changes_no_byte(chart_repo: ChartRepo, run_release: Ru
     assert again.returncode == 0, again.stderr
     assert "nothing to release" in again.stdout
     assert chart_repo.snapshot() == before
+
+
+def test_site_files_follow_the_repo_when_no_chart_changed(
+    chart_repo: ChartRepo, run_release: Runner
+) -> None:
+    assert run_release().returncode == 0
+    own = "owners:\n- name: Platform\n  email: platform@example.invalid\n"
+    (chart_repo.root / "artifacthub-repo.yml").write_text(own)
+    chart_repo.commit("chore: another owner")
+    again = run_release()
+    assert "nothing to release" in again.stdout, again.stderr
+    assert (chart_repo.repo_dir / "artifacthub-repo.yml").read_text() == own
 
 
 def test_a_wiped_repository_is_rebuilt_to_the_same_bytes(
@@ -195,21 +205,7 @@ def published(repo_dir: Path) -> dict[str, bytes]:
 
 
 def _release_in(root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "charthouse",
-        "release",
-        "--charts-dir",
-        str(root / "charts"),
-        "--repo-dir",
-        str(root / "dist" / "repo"),
-        "--sign",
-        "release-test@example.invalid",
-    ]
-    return subprocess.run(
-        cmd, capture_output=True, text=True, env={**os.environ, **env}, timeout=300, check=False
-    )
+    return release_in(root, "--sign", "release-test@example.invalid", env=env)
 
 
 def test_a_release_killed_at_any_step_leaves_the_previous_index_intact(

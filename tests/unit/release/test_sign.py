@@ -6,20 +6,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from release_support import ChartRepo, GpgKey, helm_env
 
+from charthouse.chartset import ChartSet
 from charthouse.errors import CharthouseError
 from charthouse.release import package, sign
-from charthouse.release.chartmeta import discover, topological_order
+from support.chartrepo import ChartRepo, GpgKey, helm_env
 
 
 @pytest.fixture
 def archive(chart_repo: ChartRepo, helm4: Path, tmp_path: Path) -> Path:
-    charts = discover(chart_repo.charts)
     built = package.package_all(
         helm4,
-        charts,
-        topological_order(charts),
+        ChartSet.discover(chart_repo.charts),
         {"app": "0.1.0"},
         chart_repo.charts,
         tmp_path / "ws",

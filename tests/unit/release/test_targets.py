@@ -3,18 +3,19 @@ local bare git repository, and a real OCI registry (CNCF distribution) on 127.0.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from release_support import ChartRepo, Runner, git, helm_env
 
+from charthouse.release.targets.dir import DirTarget
+from charthouse.release.targets.oci import OciTarget
 from charthouse.tools import ensure_tool
+from support.chartrepo import ChartRepo, Runner, git, helm_env
+from support.servers import free_port, serving
 
 
 @pytest.fixture
@@ -70,27 +71,21 @@ def test_gh_pages_keeps_entries_another_release_pushed_meanwhile(
     chart_repo: ChartRepo, run_release: Runner, bare_remote: Path, tmp_path: Path
 ) -> None:
     # Another publisher put "other" on the branch first; our release must merge, not overwrite.
-    seed = tmp_path / "seed"
-    seed.mkdir()
-    git(seed, "init", "--quiet", "--initial-branch", "gh-pages")
-    (seed / "index.yaml").write_text(
+    other = tmp_path / "other-release"
+    other.mkdir()
+    git(other, "init", "--quiet", "--initial-branch", "gh-pages")
+    (other / "index.yaml").write_text(
         "apiVersion: v1\nentries:\n  other:\n  - apiVersion: v2\n"
         "    created: '2024-01-01T00:00:00Z'\n    digest: abc\n    name: other\n"
         "    urls: [other-1.0.0.tgz]\n    version: 1.0.0\n"
     )
-    git(seed, "add", "index.yaml")
-    git(seed, "-c", "user.name=x", "-c", "user.email=x@example.invalid", "commit", "-qm", "other")
-    git(seed, "push", "--quiet", str(bare_remote), "gh-pages")
+    git(other, "add", "index.yaml")
+    git(other, "-c", "user.name=x", "-c", "user.email=x@example.invalid", "commit", "-qm", "other")
+    git(other, "push", "--quiet", str(bare_remote), "gh-pages")
     result = run_release("--target", "gh-pages", "--ghpages-remote", str(bare_remote))
     assert result.returncode == 0, result.stderr
     versions, _ = pages_index(bare_remote, tmp_path)
     assert versions["other"] == ["1.0.0"] and versions["app"] == ["0.1.0"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -105,26 +100,8 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         f"storage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
         f"http:\n  addr: 127.0.0.1:{port}\n"
     )
-    proc = subprocess.Popen(
-        [str(binary), "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"registry did not start: {proc.stderr.read() if proc.stderr else ''!r}")
-        time.sleep(0.1)
-    try:
+    with serving([binary, "serve", config], f"http://127.0.0.1:{port}/v2/"):
         yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def test_oci_target_pushes_charts_that_helm_3_and_4_can_pull(
@@ -175,3 +152,16 @@ def test_oci_target_refuses_to_overwrite_a_version_with_other_content(
     result = run_release("--target", "oci", "--oci-url", url, "--no-tag", "common")
     assert result.returncode == 2
     assert "already published with digest" in result.stderr
+
+
+def test_only_an_existing_dir_repository_refreshes_site_files_on_its_own(tmp_path: Path) -> None:
+    site = {"artifacthub-repo.yml": b"owners: []\n"}
+    empty = DirTarget(tmp_path / "empty")
+    empty.refresh_site_files(site)
+    assert not (tmp_path / "empty").exists()  # no repository yet: nothing is written
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "index.yaml").write_text("apiVersion: v1\nentries: {}\n")
+    DirTarget(repo).refresh_site_files(site)
+    assert (repo / "artifacthub-repo.yml").read_bytes() == site["artifacthub-repo.yml"]
+    assert DirTarget.lists_versions and not OciTarget.lists_versions

@@ -4,6 +4,10 @@
 * :mod:`.dir` - a local directory (``dist/repo`` by default): index.yaml + archives.
 * :mod:`.ghpages` - a branch of a git remote, committed from a private worktree.
 * :mod:`.oci` - an OCI registry through ``helm push``.
+
+What a target can do is said by its attributes, never guessed from its label:
+``lists_versions`` is true when :meth:`Target.published_versions` is complete (the
+target keeps an index.yaml); an OCI registry answers only per version, in preflight.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+#: The ``--target`` choices, one module each.
+KINDS = ("dir", "gh-pages", "oci")
 
 
 @dataclass(frozen=True)
@@ -27,7 +34,12 @@ class Artifact:
 
 
 class Target(Protocol):
+    kind: str
+    """One of :data:`KINDS`."""
     label: str
+    """``kind:where``, for messages."""
+    lists_versions: bool
+    """Whether :meth:`published_versions` lists every published version."""
 
     def published_versions(self, chart: str) -> list[str]:
         """Versions of ``chart`` this target already serves (for the version rule)."""
@@ -39,6 +51,10 @@ class Target(Protocol):
 
     def publish(self, artifacts: Sequence[Artifact], site_files: Mapping[str, bytes]) -> None:
         """Write ``artifacts``; the index (if any) last, atomically."""
+        ...
+
+    def refresh_site_files(self, site_files: Mapping[str, bytes]) -> None:
+        """Bring site files (artifacthub-repo.yml) up to date when no chart is released."""
         ...
 
     def close(self) -> None:

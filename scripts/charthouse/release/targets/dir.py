@@ -11,20 +11,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from charthouse.release import faults
+from charthouse import atomicfile
+from charthouse.release import archive, faults
 from charthouse.release import index as idx
 from charthouse.release.targets import Artifact
 
 
-def copy_atomic(source: Path, dest: Path) -> None:
-    idx.write_atomic(dest, source.read_bytes())
-
-
 class DirTarget:
+    kind = "dir"
+    lists_versions = True
+
     def __init__(self, root: Path, *, base_url: str | None = None) -> None:
         self.root = root
         self.base_url = base_url
-        self.label = f"dir:{root}"
+        self.label = f"{self.kind}:{root}"
         self.index_path = root / idx.INDEX_FILE
         self.index = idx.load(self.index_path)
 
@@ -33,7 +33,7 @@ class DirTarget:
 
     def entries(self, artifacts: Sequence[Artifact]) -> list[idx.Entry]:
         return [
-            idx.entry_for_archive(a.archive, base_url=self.base_url, created=a.created)
+            archive.entry_for_archive(a.archive, base_url=self.base_url, created=a.created)
             for a in artifacts
         ]
 
@@ -55,21 +55,31 @@ class DirTarget:
             ]
             for artifact, _entry in todo:
                 faults.checkpoint(f"copy:{artifact.name}")
-                copy_atomic(artifact.archive, self.root / artifact.archive.name)
+                atomicfile.copy(artifact.archive, self.root / artifact.archive.name)
                 if artifact.provenance is not None:
-                    copy_atomic(artifact.provenance, self.root / artifact.provenance.name)
-            for name, data in site_files.items():
-                path = self.root / name
-                if not path.is_file() or path.read_bytes() != data:
-                    idx.write_atomic(path, data)
+                    atomicfile.copy(artifact.provenance, self.root / artifact.provenance.name)
+            self._write_site_files(site_files)
             if not todo:
                 return
             idx.merge(current, [entry for _a, entry in todo], str(self.index_path))
             data = idx.dumps(current)
             faults.checkpoint("index:before-write")
-            idx.write_atomic(self.index_path, data)
+            atomicfile.write(self.index_path, data)
             faults.checkpoint("index:after-write")
             self.index = current
+
+    def _write_site_files(self, site_files: Mapping[str, bytes]) -> None:
+        for name, data in site_files.items():
+            path = self.root / name
+            if not path.is_file() or path.read_bytes() != data:
+                atomicfile.write(path, data)
+
+    def refresh_site_files(self, site_files: Mapping[str, bytes]) -> None:
+        """Only in an existing repository: an empty directory stays empty."""
+        if not self.index_path.is_file():
+            return
+        with idx.locked(self.root):
+            self._write_site_files(site_files)
 
     def close(self) -> None:
         return None

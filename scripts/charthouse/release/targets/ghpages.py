@@ -15,8 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from charthouse.errors import CharthouseError
-from charthouse.proc import run
-from charthouse.release import faults
+from charthouse.release import faults, git
 from charthouse.release.targets import Artifact
 from charthouse.release.targets.dir import DirTarget
 
@@ -24,15 +23,9 @@ PUSH_ATTEMPTS = 5
 _IDENTITY = ("-c", "user.name=charthouse release", "-c", "user.email=charthouse@users.noreply")
 
 
-def _git(cwd: Path, *args: str, check: bool = True) -> str:
-    return run(["git", "-C", str(cwd), *args], check=check, timeout=300).stdout
-
-
 def resolve_remote(repo_root: Path, remote: str) -> str:
     """A remote name of ``repo_root`` becomes its URL; anything else is already a URL/path."""
-    result = run(
-        ["git", "-C", str(repo_root), "remote", "get-url", remote], check=False, timeout=30
-    )
+    result = git.run(repo_root, "remote", "get-url", remote, check=False)
     if result.returncode == 0:
         return result.stdout.strip()
     if "/" in remote or ":" in remote:
@@ -43,13 +36,16 @@ def resolve_remote(repo_root: Path, remote: str) -> str:
 
 
 class GhPagesTarget:
+    kind = "gh-pages"
+    lists_versions = True
+
     def __init__(
         self, repo_root: Path, remote: str, branch: str, *, base_url: str | None = None
     ) -> None:
         self.url = resolve_remote(repo_root, remote)
         self.branch = branch
         self.base_url = base_url
-        self.label = f"gh-pages:{self.url}#{branch}"
+        self.label = f"{self.kind}:{self.url}#{branch}"
         self._tmp = Path(tempfile.mkdtemp(prefix="charthouse-gh-pages-"))
         self.worktree = self._tmp / "site"
         self._checkout()
@@ -57,27 +53,23 @@ class GhPagesTarget:
 
     def _checkout(self) -> None:
         shutil.rmtree(self.worktree, ignore_errors=True)
-        heads = run(
-            ["git", "ls-remote", "--heads", self.url, self.branch], check=True, timeout=120
-        ).stdout
+        heads = git.output(None, "ls-remote", "--heads", self.url, self.branch)
         if heads.strip():
-            run(
-                [
-                    "git",
-                    "clone",
-                    "--quiet",
-                    "--single-branch",
-                    "--branch",
-                    self.branch,
-                    self.url,
-                    str(self.worktree),
-                ],
+            git.run(
+                None,
+                "clone",
+                "--quiet",
+                "--single-branch",
+                "--branch",
+                self.branch,
+                self.url,
+                str(self.worktree),
                 timeout=600,
             )
         else:  # first release: an orphan branch with only the repository in it
             self.worktree.mkdir(parents=True)
-            _git(self.worktree, "init", "--quiet", "--initial-branch", self.branch)
-            _git(self.worktree, "remote", "add", "origin", self.url)
+            git.run(self.worktree, "init", "--quiet", "--initial-branch", self.branch)
+            git.run(self.worktree, "remote", "add", "origin", self.url)
         exclude = self.worktree / ".git" / "info" / "exclude"
         exclude.parent.mkdir(parents=True, exist_ok=True)
         exclude.write_text(".index.lock\n")
@@ -92,22 +84,18 @@ class GhPagesTarget:
         for attempt in range(1, PUSH_ATTEMPTS + 1):
             pending = self.inner.preflight(artifacts)
             self.inner.publish(pending, site_files)
-            _git(self.worktree, "add", "--all")
-            if not _git(self.worktree, "status", "--porcelain").strip():
+            git.run(self.worktree, "add", "--all")
+            if not git.output(self.worktree, "status", "--porcelain").strip():
                 return
             names = ", ".join(f"{a.name}-{a.version}" for a in pending) or "site files"
-            _git(self.worktree, *_IDENTITY, "commit", "--quiet", "-m", f"Release {names}")
+            git.run(self.worktree, *_IDENTITY, "commit", "--quiet", "-m", f"Release {names}")
             faults.checkpoint("gh-pages:push")
-            pushed = run(
-                [
-                    "git",
-                    "-C",
-                    str(self.worktree),
-                    "push",
-                    "--quiet",
-                    "origin",
-                    f"HEAD:refs/heads/{self.branch}",
-                ],
+            pushed = git.run(
+                self.worktree,
+                "push",
+                "--quiet",
+                "origin",
+                f"HEAD:refs/heads/{self.branch}",
                 check=False,
                 timeout=600,
             )
@@ -119,6 +107,9 @@ class GhPagesTarget:
                 )
             self._checkout()  # someone else published first: start again from their tip
             self.inner = DirTarget(self.worktree, base_url=self.base_url)
+
+    def refresh_site_files(self, site_files: Mapping[str, bytes]) -> None:
+        """Nothing: site files travel with the next release's commit, not a push of their own."""
 
     def close(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)

@@ -28,18 +28,21 @@ def is_loopback(url: str) -> bool:
 
 
 class OciTarget:
+    kind = "oci"
+    lists_versions = False  # no listing without the registry API: preflight asks per version
+
     def __init__(self, url: str, *, helm: Path, env: Mapping[str, str] | None = None) -> None:
         if not url.startswith("oci://") or not urlsplit(url).hostname:
             raise CharthouseError(f"--oci-url: expected oci://HOST[:PORT]/PATH, got {url!r}")
         self.url = url.rstrip("/")
         self.helm = helm
         self.env = dict(env or {})
-        self.label = f"oci:{self.url}"
+        self.label = f"{self.kind}:{self.url}"
         # Plain HTTP only for a registry on this machine (tests, a local mirror).
         self.plain_http = ["--plain-http"] if is_loopback(url) else []
 
     def published_versions(self, chart: str) -> list[str]:
-        return []  # no listing without the registry API; each version is checked in preflight
+        return []
 
     def _pulled_digest(self, artifact: Artifact) -> str | None:
         with tempfile.TemporaryDirectory(prefix="charthouse-oci-") as tmp:
@@ -92,6 +95,9 @@ class OciTarget:
                 env=self.env,
                 timeout=600,
             )
+
+    def refresh_site_files(self, site_files: Mapping[str, bytes]) -> None:
+        """Nothing: a registry serves charts, not site files."""
 
     def close(self) -> None:
         return None

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from charthouse.release.versioning import (
+from charthouse.versioning import (
     dev_base,
     dev_version,
     is_greater,

@@ -1,14 +1,15 @@
-"""Helpers shared by the release tests (importable; fixtures live in conftest.py)."""
+"""A throwaway chart repository for the release and serve tests: tiny charts (a library,
+an app embedding it, a stack embedding the app) in a git repo, and what a maintainer
+does to them. The fixtures that build one live in ``tests/unit/conftest.py``."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
 
 CHARTS: dict[str, tuple[str, str]] = {
     # name: (extra Chart.yaml lines, template)
@@ -89,6 +90,32 @@ class GpgKey:
 
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def release_in(
+    root: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real ``charthouse release ARGS`` in a subprocess, on the chart repo at ``root``."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "charthouse",
+        "release",
+        "--charts-dir",
+        str(root / "charts"),
+        "--repo-dir",
+        str(root / "dist" / "repo"),
+        *args,
+    ]
+    return subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        cwd=cwd or root,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+        check=False,
+    )
 
 
 def bump(repo: ChartRepo, helm: Path, versions: dict[str, str]) -> None:

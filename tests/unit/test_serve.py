@@ -14,10 +14,10 @@ from email.utils import formatdate
 from pathlib import Path
 
 import pytest
-from release_support import ChartRepo, GpgKey, Runner, helm_env
 
 from charthouse.errors import CharthouseError
 from charthouse.serve import RepoServer, hash_password, load_auth_file
+from support.chartrepo import ChartRepo, GpgKey, Runner, helm_env
 
 
 @pytest.fixture

@@ -1,16 +1,19 @@
-"""Fixtures for the release pipeline tests: a throwaway git repo of tiny charts, the
-pinned helm binaries, a throwaway GnuPG key, and the real CLI run in a subprocess."""
+"""Fixtures of the unit tests that publish and serve charts (release/, test_serve.py):
+a throwaway git repo of tiny charts, the pinned helm binaries, a throwaway GnuPG key,
+and the real ``charthouse release`` run in a subprocess."""
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from release_support import (
+
+from charthouse.tools import ensure_tool
+from support.chartrepo import (
     CHARTS,
     WITH_DEPENDENCIES,
     ChartRepo,
@@ -18,10 +21,9 @@ from release_support import (
     Runner,
     git,
     helm_env,
+    release_in,
     write_chart,
 )
-
-from charthouse.tools import ensure_tool
 
 
 @pytest.fixture
@@ -89,30 +91,6 @@ def gpg_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GpgKey]:
 
 @pytest.fixture
 def run_release(chart_repo: ChartRepo) -> Runner:
-    """``run_release(*args, env=...)``: the real CLI in a subprocess against ``chart_repo``."""
-
-    def run(
-        *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        cmd = [
-            sys.executable,
-            "-m",
-            "charthouse",
-            "release",
-            "--charts-dir",
-            str(chart_repo.charts),
-            "--repo-dir",
-            str(chart_repo.repo_dir),
-            *args,
-        ]
-        return subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            cwd=cwd or chart_repo.root,
-            env={**os.environ, **(env or {})},
-            timeout=300,
-            check=False,
-        )
-
-    return run
+    """``run_release(*args, env=..., cwd=...)``: the real CLI in a subprocess against
+    ``chart_repo``."""
+    return functools.partial(release_in, chart_repo.root)
