@@ -13,7 +13,8 @@ import hashlib
 import json
 from collections.abc import Mapping
 
-from charthouse.images import files, sources
+from charthouse.digest import tree_digest
+from charthouse.images import sources
 from charthouse.images.catalog import Catalog, ImageSpec
 
 BUILDER_VERSION = 1
@@ -23,16 +24,17 @@ def inputs(
     spec: ImageSpec, catalog: Catalog, bases: Mapping[str, str], backend: str
 ) -> dict[str, object]:
     """The key's inputs as data (also recorded with the image, to explain a rebuild)."""
-    return {
+    data: dict[str, object] = {
         "builder": BUILDER_VERSION,
         "backend": backend,
         "ref": str(spec.ref),
         "buildArgs": dict(sorted(spec.build_args.items())),
         "context": sources.fingerprints(spec, catalog),
-        "files": files.tree_digest(spec.directory),
+        "files": tree_digest(spec.directory),
         "bases": dict(sorted(bases.items())),
         "sourceDateEpoch": catalog.source_date_epoch,
     }
+    return data
 
 
 def key(spec: ImageSpec, catalog: Catalog, bases: Mapping[str, str], backend: str) -> str:
