@@ -1,4 +1,4 @@
-"""``charthouse images``: build the test images and list what is built."""
+"""``charthouse images``: build the test images, push them and list what is built."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="a running registry (default: start one on the persistent data dir for the push)",
     )
     push.set_defaults(func=_push)
-    listing = actions.add_parser("list", help="each image: reference, source, built, digest")
+    listing = actions.add_parser(
+        "list", help="each image reference: source, built, size, image ID, pushed digest"
+    )
     listing.set_defaults(func=_list)
 
 
@@ -62,9 +64,13 @@ def _list(_args: argparse.Namespace) -> int:
             state = "built" if item.current else "outdated"
             image_id = item.record.image_id[:19]
             size = f"{item.record.size / 1e6:.0f}MB"
-        pushed = (item.record.pushed_digest[:19] if item.record else "") or "-"
-        print(
-            f"{item.spec.name:18} {source:11} {state:8} {size:>6} {image_id:19} "
-            f"{pushed:19} {item.spec.ref}"
-        )
+        for ref in item.spec.refs:  # one row per reference: extra tags are listed too
+            record = item.record
+            current = record is not None and record.pushed_image_id == record.image_id
+            digests = record.pushed_digests if record is not None and current else {}
+            pushed = digests.get(ref.tag, "")[:19] or "-"
+            print(
+                f"{item.spec.name:18} {source:11} {state:8} {size:>6} {image_id:19} "
+                f"{pushed:19} {ref}"
+            )
     return ExitCode.OK

@@ -44,6 +44,10 @@ class Backend(Protocol):
         """Every tagged image in the store, by reference (one call: the warm path)."""
         ...
 
+    def tag(self, ref: str, new: str) -> None:
+        """Give the image ``ref`` a second reference ``new`` in the store."""
+        ...
+
     def push(self, ref: str, destination: str) -> None:
         """Push ``ref`` to ``destination`` (host:port/path:tag) over plain HTTP."""
         ...
@@ -113,6 +117,9 @@ class Buildah:
                 result[name] = LocalImage(image["id"], _size(image.get("size", "")))
         return result
 
+    def tag(self, ref: str, new: str) -> None:
+        run(self._cmd("tag", ref, new), timeout=120)
+
     def push(self, ref: str, destination: str) -> None:
         run(
             self._cmd("push", "--quiet", "--tls-verify=false", ref, f"docker://{destination}"),
@@ -169,6 +176,9 @@ class Docker:
                 repo = f"docker.io/{repo if '/' in repo else 'library/' + repo}"
             result[f"{repo}:{image['Tag']}"] = LocalImage(image["ID"], _size(image["Size"]))
         return result
+
+    def tag(self, ref: str, new: str) -> None:
+        run(["docker", "tag", ref, new], timeout=120)
 
     def push(self, ref: str, destination: str) -> None:
         run(["docker", "tag", ref, destination], timeout=120)

@@ -1,10 +1,10 @@
 """The cache key of an image: everything its content depends on, and nothing else.
 
 An image is rebuilt exactly when this key changes: a file of its directory, its
-catalog entry (reference, build arguments, context inputs and the pins behind
-them), the image IDs of the catalog images it is built FROM, the timestamp
-pin, the backend, or :data:`BUILDER_VERSION` (bumped when the way images are
-staged or built changes).
+catalog entry (reference and extra tags, build arguments, context inputs and
+the pins behind them), the image IDs of the catalog images it is built FROM,
+the timestamp pin, the backend, or :data:`BUILDER_VERSION` (bumped when the way
+images are staged or built changes).
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ def inputs(
         "bases": dict(sorted(bases.items())),
         "sourceDateEpoch": catalog.source_date_epoch,
     }
+    # The tags an image is published under are part of what its build produces;
+    # absent when there are none, so the keys of single-tag images stay as they were.
+    if spec.also_tagged:
+        data["alsoTagged"] = list(spec.also_tagged)
     return data
 
 
