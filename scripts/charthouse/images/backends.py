@@ -153,28 +153,60 @@ class Buildah:
         return config
 
 
+# Every image the docker backend builds carries this label, so clean-up prunes
+# our replaced images and never a user's other dangling ones.
+DOCKER_LABEL = "dev.charthouse.built-by=charthouse"
+
+
+def _docker_name(repository: str, tag: str) -> str:
+    """A ``docker images`` row as a full reference: Docker shows Docker Hub images
+    by their short name (``debian``, ``traefik/whoami``), other registries with
+    their host (``registry.k8s.io/pause``, ``localhost:5000/app``)."""
+    first, slash, _ = repository.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return f"{repository}:{tag}"
+    return f"docker.io/{repository if slash else 'library/' + repository}:{tag}"
+
+
 class Docker:
-    """The Docker engine (``docker build``), where one answers."""
+    """The Docker engine (``docker build``), where one answers: the kind job, or a
+    laptop. Images are not byte-reproducible here (BuildKit takes the creation
+    time from SOURCE_DATE_EPOCH but keeps file times), hence the backend is part
+    of the cache key."""
 
     name = "docker"
 
     def build(self, context: Path, tag: str, build_args: Mapping[str, str], timestamp: int) -> None:
         args = [f"--build-arg={k}={v}" for k, v in sorted(build_args.items())]
-        # SOURCE_DATE_EPOCH makes BuildKit clamp timestamps, as --timestamp does for buildah.
         args.append(f"--build-arg=SOURCE_DATE_EPOCH={timestamp}")
-        run(["docker", "build", "--quiet", *args, "--tag", tag, context], timeout=_BUILD_TIMEOUT)
+        run(
+            [
+                "docker",
+                "build",
+                "--quiet",
+                *args,
+                "--label",
+                DOCKER_LABEL,
+                "--tag",
+                tag,
+                "--file",
+                context / "Dockerfile",
+                context,
+            ],
+            timeout=_BUILD_TIMEOUT,
+        )
 
     def images(self) -> dict[str, LocalImage]:
         out = run(["docker", "images", "--no-trunc", "--format", "{{json .}}"], timeout=120).stdout
         result = {}
         for line in out.splitlines():
+            if not line.strip():
+                continue
             image = json.loads(line)
             if image.get("Tag") in (None, "", "<none>"):
                 continue
-            repo = str(image["Repository"])
-            if "/" not in repo or "." not in repo.split("/", 1)[0]:
-                repo = f"docker.io/{repo if '/' in repo else 'library/' + repo}"
-            result[f"{repo}:{image['Tag']}"] = LocalImage(image["ID"], _size(image["Size"]))
+            ref = _docker_name(str(image["Repository"]), str(image["Tag"]))
+            result[ref] = LocalImage(image["ID"], _size(image.get("Size", "")))
         return result
 
     def tag(self, ref: str, new: str) -> None:
@@ -188,7 +220,13 @@ class Docker:
             run(["docker", "rmi", destination], check=False, timeout=120)
 
     def remove_leftovers(self) -> None:
-        run(["docker", "image", "prune", "--force"], check=False, timeout=300)
+        # BuildKit leaves no working containers; what a rebuild replaced is a
+        # dangling image of ours.
+        run(
+            ["docker", "image", "prune", "--force", "--filter", f"label={DOCKER_LABEL}"],
+            check=False,
+            timeout=300,
+        )
 
 
 def docker_answers() -> bool:
