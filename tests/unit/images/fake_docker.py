@@ -129,6 +129,9 @@ def kind(argv: list[str]) -> int:
         print("kind v0.33.0 go1.26.0 linux/amd64")
         return 0
     if argv[:2] == ["load", "docker-image"]:
+        if os.environ.get("FAKE_KIND_FAIL"):
+            print("ERROR: no nodes found for cluster", file=sys.stderr)
+            return 1
         store = _store()
         images = argv[2 : argv.index("--name")] if "--name" in argv else argv[2:]
         missing = [ref for ref in images if ref not in store]

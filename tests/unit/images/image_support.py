@@ -23,6 +23,7 @@ def write_catalog(
     app_dockerfile: str | None = None,
     build_args: str = "",
     base_extra: str = "",
+    app_extra: str = "",
 ) -> catalog.Catalog:
     images = root / "images"
     for name, dockerfile in (
@@ -42,6 +43,7 @@ def write_catalog(
         + base_extra
         + "  app:\n    ref: docker.io/library/app:1\n    upstream: u\n    builtFrom: b\n"
         + build_args
+        + app_extra
     )
     return catalog.load(pins, images)
 
