@@ -172,7 +172,9 @@ def _cached(tool: ToolPin) -> Path | None:
         return tool.built_path
     if tool.found_marker.is_file():
         found = Path(tool.found_marker.read_text().strip())
-        if found.is_file():
+        # A marker naming our own link (older releases wrote such) would make the
+        # link point at itself once the build it pointed at moves.
+        if found.is_file() and found.parent.resolve() != paths.BIN_DIR.resolve():
             return found
     return None
 
@@ -184,7 +186,8 @@ def _from_path(tool: ToolPin) -> Path | None:
     bin_dir = paths.BIN_DIR.resolve()
     for candidate in tool.on_path:
         found = shutil.which(candidate)
-        if not found or Path(found).resolve().parent == bin_dir:
+        # our own link in BIN_DIR (on PATH under make) is not a user's binary
+        if not found or Path(found).absolute().parent.resolve() == bin_dir:
             continue
         result = run([found, *tool.version_args], check=False, timeout=20)
         if result.returncode == 0 and re.search(tool.accept, result.stdout + result.stderr):

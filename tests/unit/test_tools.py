@@ -128,6 +128,31 @@ def test_a_warm_gomod_pin_starts_no_subprocess(
     assert tools.ensure_tool("hello") == _built(tmp_path)
 
 
+@pytest.mark.parametrize("via", ["marker", "PATH"])
+def test_our_own_link_is_not_taken_for_a_user_binary(
+    sample: tuple[dict[str, str], Path], via: str
+) -> None:
+    """$CHARTHOUSE_HOME/bin/<tool>, named by a PATH marker (older code wrote such)
+    or found on PATH (make puts it there), is our link, not a user's binary: taking
+    it made the link point at itself once the build it named moved."""
+    env, tmp_path = sample
+    assert charthouse(env, "install").returncode == 0
+    home = tmp_path / "home"
+    legacy = home / "tools" / "hello-v1.2.3"  # a build from before module digests
+    shutil.copytree(_built(tmp_path).parent, legacy)
+    shutil.rmtree(_built(tmp_path).parent)
+    (home / "bin" / "hello").unlink()
+    (home / "bin" / "hello").symlink_to(legacy / "hello")
+    if via == "marker":
+        (home / "tools" / "hello-v1.2.3.onpath").write_text(f"{home / 'bin' / 'hello'}\n")
+    else:
+        env = {**env, "PATH": f"{home / 'bin'}:{env['PATH']}"}
+    result = charthouse(env, "install")
+    assert result.returncode == 0, result.stderr
+    assert "building hello v1.2.3" in result.stderr
+    assert (home / "bin" / "hello").resolve() == _built(tmp_path)
+
+
 def test_a_fitting_binary_on_path_is_used_instead_of_building(
     sample: tuple[dict[str, str], Path],
 ) -> None:
