@@ -2,8 +2,10 @@
 
 Nothing is downloaded from release pages: each tool in ``ci/tools.yaml`` is built
 with the local Go toolchain from the Go module proxy, once per version, into
-``$CHARTHOUSE_HOME/tools/<name>-<version>/``. A binary the user already has on
-PATH is used instead when its version matches the pin's ``accept`` pattern.
+``$CHARTHOUSE_HOME/tools/<name>-<version>/`` (``<name>-<version>-<digest>/`` for a
+pin built in a tools module of ``ci/gomod``: the digest of that directory). A
+binary the user already has on PATH is used instead when its version matches
+the pin's ``accept`` pattern.
 
 The fast path (tool already there) does no subprocess work at all, so a warm
 ``make setup`` costs milliseconds per tool.
@@ -22,10 +24,12 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from charthouse import hostpkgs, paths
+from charthouse.digest import tree_digest
 from charthouse.errors import CharthouseError, ToolError
 from charthouse.locks import file_lock
 from charthouse.pins import read as read_pin_file
@@ -58,9 +62,20 @@ class ToolPin:
     def binary_name(self) -> str:
         return self.binary or self.package.rstrip("/").rsplit("/", 1)[-1]
 
+    @cached_property
+    def identity(self) -> str:
+        """What a cached build is a build of: the version, plus for a tools-module
+        pin a digest of that module's directory, since editing its main.go or go.mod
+        changes the binary without changing the version. Reading a few small files
+        keeps the warm path free of subprocesses; worktrees with different module
+        contents each keep their own build."""
+        if self.gomod is None:
+            return self.version
+        return f"{self.version}-{tree_digest(self.gomod)[:12]}"
+
     @property
     def install_dir(self) -> Path:
-        return paths.CACHE_HOME / "tools" / f"{self.name}-{self.version}"
+        return paths.CACHE_HOME / "tools" / f"{self.name}-{self.identity}"
 
     @property
     def built_path(self) -> Path:
@@ -157,7 +172,9 @@ def _cached(tool: ToolPin) -> Path | None:
         return tool.built_path
     if tool.found_marker.is_file():
         found = Path(tool.found_marker.read_text().strip())
-        if found.is_file():
+        # A marker naming our own link (older releases wrote such) would make the
+        # link point at itself once the build it pointed at moves.
+        if found.is_file() and found.parent.resolve() != paths.BIN_DIR.resolve():
             return found
     return None
 
@@ -169,7 +186,8 @@ def _from_path(tool: ToolPin) -> Path | None:
     bin_dir = paths.BIN_DIR.resolve()
     for candidate in tool.on_path:
         found = shutil.which(candidate)
-        if not found or Path(found).resolve().parent == bin_dir:
+        # our own link in BIN_DIR (on PATH under make) is not a user's binary
+        if not found or Path(found).absolute().parent.resolve() == bin_dir:
             continue
         result = run([found, *tool.version_args], check=False, timeout=20)
         if result.returncode == 0 and re.search(tool.accept, result.stdout + result.stderr):

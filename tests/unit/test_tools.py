@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from charthouse import tools
+from charthouse import paths, tools
+from charthouse.digest import tree_digest
 from charthouse.errors import CharthouseError
 
 GO = shutil.which("go")
@@ -61,7 +62,7 @@ def test_builds_once_then_reuses_without_go(sample: tuple[dict[str, str], Path])
     first = charthouse(env, "install")
     assert first.returncode == 0, first.stderr
     assert "building hello v1.2.3" in first.stderr
-    built = tmp_path / "home" / "tools" / "hello-v1.2.3" / "hello"
+    built = _built(tmp_path)
     assert (
         subprocess.run([built], capture_output=True, text=True, check=True).stdout
         == "hello v1.2.3\n"
@@ -73,6 +74,83 @@ def test_builds_once_then_reuses_without_go(sample: tuple[dict[str, str], Path])
     assert second.returncode == 0, second.stderr
     assert "building" not in second.stderr
     assert charthouse(no_go, "path", "hello").stdout.strip() == str(built)
+
+
+def _built(tmp_path: Path) -> Path:
+    """Where the sample gomod pin's binary lands: named by version and module digest."""
+    digest = tree_digest(tmp_path / "hello")[:12]
+    return tmp_path / "home" / "tools" / f"hello-v1.2.3-{digest}" / "hello"
+
+
+def test_editing_the_tools_module_is_a_new_build_and_the_old_one_stays(
+    sample: tuple[dict[str, str], Path],
+) -> None:
+    """The version alone does not say what a tools module builds: its main.go
+    (e.g. CoreDNS's plugin list) does. Two contents of one module (two worktrees)
+    each keep their build, and switching back builds nothing."""
+    env, tmp_path = sample
+    assert charthouse(env, "install").returncode == 0
+    first = _built(tmp_path)
+    main = tmp_path / "hello" / "main.go"
+    original = main.read_text()
+    main.write_text(original.replace('"hello "', '"edited "'))
+    edited = charthouse(env, "install")
+    assert edited.returncode == 0, edited.stderr
+    assert "building hello v1.2.3" in edited.stderr
+    second = _built(tmp_path)
+    assert second != first and first.is_file()
+    out = subprocess.run([second], capture_output=True, text=True, check=True).stdout
+    assert out == "edited v1.2.3\n"
+    assert (tmp_path / "home" / "bin" / "hello").resolve() == second
+
+    main.write_text(original)
+    no_go = {**env, "PATH": str(Path(sys.executable).parent)}
+    back = charthouse(no_go, "install")
+    assert back.returncode == 0, back.stderr
+    assert "building" not in back.stderr
+    assert (tmp_path / "home" / "bin" / "hello").resolve() == first
+
+
+def test_a_warm_gomod_pin_starts_no_subprocess(
+    sample: tuple[dict[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env, tmp_path = sample
+    assert charthouse(env, "install").returncode == 0
+    monkeypatch.setattr(paths, "CACHE_HOME", tmp_path / "home")
+    monkeypatch.setattr(paths, "BIN_DIR", tmp_path / "home" / "bin")
+    monkeypatch.setattr(paths, "TOOLS_FILE", tmp_path / "tools.yaml")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a warm ensure ran a subprocess: {args}")
+
+    monkeypatch.setattr(subprocess, "run", refuse)
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    assert tools.ensure_tool("hello") == _built(tmp_path)
+
+
+@pytest.mark.parametrize("via", ["marker", "PATH"])
+def test_our_own_link_is_not_taken_for_a_user_binary(
+    sample: tuple[dict[str, str], Path], via: str
+) -> None:
+    """$CHARTHOUSE_HOME/bin/<tool>, named by a PATH marker (older code wrote such)
+    or found on PATH (make puts it there), is our link, not a user's binary: taking
+    it made the link point at itself once the build it named moved."""
+    env, tmp_path = sample
+    assert charthouse(env, "install").returncode == 0
+    home = tmp_path / "home"
+    legacy = home / "tools" / "hello-v1.2.3"  # a build from before module digests
+    shutil.copytree(_built(tmp_path).parent, legacy)
+    shutil.rmtree(_built(tmp_path).parent)
+    (home / "bin" / "hello").unlink()
+    (home / "bin" / "hello").symlink_to(legacy / "hello")
+    if via == "marker":
+        (home / "tools" / "hello-v1.2.3.onpath").write_text(f"{home / 'bin' / 'hello'}\n")
+    else:
+        env = {**env, "PATH": f"{home / 'bin'}:{env['PATH']}"}
+    result = charthouse(env, "install")
+    assert result.returncode == 0, result.stderr
+    assert "building hello v1.2.3" in result.stderr
+    assert (home / "bin" / "hello").resolve() == _built(tmp_path)
 
 
 def test_a_fitting_binary_on_path_is_used_instead_of_building(

@@ -1,9 +1,11 @@
-"""``charthouse images``: build the test images and list what is built."""
+"""``charthouse images``: build the test images, push them, list what is built,
+and load into a kind cluster the ones no public registry serves."""
 
 from __future__ import annotations
 
 import argparse
 
+from charthouse.cluster.provider import DEFAULT_NAME
 from charthouse.errors import ExitCode
 
 
@@ -25,8 +27,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="a running registry (default: start one on the persistent data dir for the push)",
     )
     push.set_defaults(func=_push)
-    listing = actions.add_parser("list", help="each image: reference, source, built, digest")
+    listing = actions.add_parser(
+        "list", help="each image reference: source, built, size, image ID, pushed digest"
+    )
     listing.set_defaults(func=_list)
+    kind_load = actions.add_parser(
+        "kind-load",
+        help="build (docker) the images no public registry serves and `kind load` them",
+    )
+    kind_load.add_argument(
+        "--name", default=DEFAULT_NAME, help="the kind cluster (default: %(default)s)"
+    )
+    kind_load.set_defaults(func=_kind_load)
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -62,9 +74,24 @@ def _list(_args: argparse.Namespace) -> int:
             state = "built" if item.current else "outdated"
             image_id = item.record.image_id[:19]
             size = f"{item.record.size / 1e6:.0f}MB"
-        pushed = (item.record.pushed_digest[:19] if item.record else "") or "-"
-        print(
-            f"{item.spec.name:18} {source:11} {state:8} {size:>6} {image_id:19} "
-            f"{pushed:19} {item.spec.ref}"
-        )
+        for ref in item.spec.refs:  # one row per reference: extra tags are listed too
+            record = item.record
+            current = record is not None and record.pushed_image_id == record.image_id
+            digests = record.pushed_digests if record is not None and current else {}
+            pushed = digests.get(ref.tag, "")[:19] or "-"
+            print(
+                f"{item.spec.name:18} {source:11} {state:8} {size:>6} {image_id:19} "
+                f"{pushed:19} {ref}"
+            )
+    return ExitCode.OK
+
+
+def _kind_load(args: argparse.Namespace) -> int:
+    from charthouse.images import kind
+
+    loaded = kind.load(args.name)
+    if not loaded:
+        print("nothing to load: kind pulls every image of the catalog from its registry")
+    for ref in loaded:
+        print(f"loaded {ref} into kind cluster {args.name}")
     return ExitCode.OK

@@ -44,6 +44,10 @@ class Backend(Protocol):
         """Every tagged image in the store, by reference (one call: the warm path)."""
         ...
 
+    def tag(self, ref: str, new: str) -> None:
+        """Give the image ``ref`` a second reference ``new`` in the store."""
+        ...
+
     def push(self, ref: str, destination: str) -> None:
         """Push ``ref`` to ``destination`` (host:port/path:tag) over plain HTTP."""
         ...
@@ -113,6 +117,9 @@ class Buildah:
                 result[name] = LocalImage(image["id"], _size(image.get("size", "")))
         return result
 
+    def tag(self, ref: str, new: str) -> None:
+        run(self._cmd("tag", ref, new), timeout=120)
+
     def push(self, ref: str, destination: str) -> None:
         run(
             self._cmd("push", "--quiet", "--tls-verify=false", ref, f"docker://{destination}"),
@@ -146,29 +153,64 @@ class Buildah:
         return config
 
 
+# Every image the docker backend builds carries this label, so clean-up prunes
+# our replaced images and never a user's other dangling ones.
+DOCKER_LABEL = "dev.charthouse.built-by=charthouse"
+
+
+def _docker_name(repository: str, tag: str) -> str:
+    """A ``docker images`` row as a full reference: Docker shows Docker Hub images
+    by their short name (``debian``, ``traefik/whoami``), other registries with
+    their host (``registry.k8s.io/pause``, ``localhost:5000/app``)."""
+    first, slash, _ = repository.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return f"{repository}:{tag}"
+    return f"docker.io/{repository if slash else 'library/' + repository}:{tag}"
+
+
 class Docker:
-    """The Docker engine (``docker build``), where one answers."""
+    """The Docker engine (``docker build``), where one answers: the kind job, or a
+    laptop. Images are not byte-reproducible here (BuildKit takes the creation
+    time from SOURCE_DATE_EPOCH but keeps file times), hence the backend is part
+    of the cache key."""
 
     name = "docker"
 
     def build(self, context: Path, tag: str, build_args: Mapping[str, str], timestamp: int) -> None:
         args = [f"--build-arg={k}={v}" for k, v in sorted(build_args.items())]
-        # SOURCE_DATE_EPOCH makes BuildKit clamp timestamps, as --timestamp does for buildah.
         args.append(f"--build-arg=SOURCE_DATE_EPOCH={timestamp}")
-        run(["docker", "build", "--quiet", *args, "--tag", tag, context], timeout=_BUILD_TIMEOUT)
+        run(
+            [
+                "docker",
+                "build",
+                "--quiet",
+                *args,
+                "--label",
+                DOCKER_LABEL,
+                "--tag",
+                tag,
+                "--file",
+                context / "Dockerfile",
+                context,
+            ],
+            timeout=_BUILD_TIMEOUT,
+        )
 
     def images(self) -> dict[str, LocalImage]:
         out = run(["docker", "images", "--no-trunc", "--format", "{{json .}}"], timeout=120).stdout
         result = {}
         for line in out.splitlines():
+            if not line.strip():
+                continue
             image = json.loads(line)
             if image.get("Tag") in (None, "", "<none>"):
                 continue
-            repo = str(image["Repository"])
-            if "/" not in repo or "." not in repo.split("/", 1)[0]:
-                repo = f"docker.io/{repo if '/' in repo else 'library/' + repo}"
-            result[f"{repo}:{image['Tag']}"] = LocalImage(image["ID"], _size(image["Size"]))
+            ref = _docker_name(str(image["Repository"]), str(image["Tag"]))
+            result[ref] = LocalImage(image["ID"], _size(image.get("Size", "")))
         return result
+
+    def tag(self, ref: str, new: str) -> None:
+        run(["docker", "tag", ref, new], timeout=120)
 
     def push(self, ref: str, destination: str) -> None:
         run(["docker", "tag", ref, destination], timeout=120)
@@ -178,7 +220,13 @@ class Docker:
             run(["docker", "rmi", destination], check=False, timeout=120)
 
     def remove_leftovers(self) -> None:
-        run(["docker", "image", "prune", "--force"], check=False, timeout=300)
+        # BuildKit leaves no working containers; what a rebuild replaced is a
+        # dangling image of ours.
+        run(
+            ["docker", "image", "prune", "--force", "--filter", f"label={DOCKER_LABEL}"],
+            check=False,
+            timeout=300,
+        )
 
 
 def docker_answers() -> bool:

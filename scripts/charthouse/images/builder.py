@@ -109,6 +109,18 @@ def _current(
     return record
 
 
+def _tag_aliases(
+    spec: ImageSpec, record: Record, backend: Backend, present: dict[str, LocalImage]
+) -> None:
+    """Give the image its other tags in the store, where they do not point at it
+    yet: a Dockerfile may build FROM one, and push and ``kind load`` take each
+    reference from the store. Warm, this is a dictionary lookup per tag."""
+    for alias in spec.refs[1:]:
+        held = present.get(str(alias))
+        if held is None or held.image_id != record.image_id:
+            backend.tag(str(spec.ref), str(alias))
+
+
 def build(
     names: Iterable[str] = (),
     *,
@@ -141,6 +153,7 @@ def build(
                     cleaned = True
                 record = _build_one(spec, catalog, backend, workspace, key)
             ids[spec.name] = record.image_id
+            _tag_aliases(spec, record, backend, present)
             result.append(Built(spec, record, rebuilt))
         if cleaned:
             backend.remove_leftovers()  # the images the rebuilt ones replaced

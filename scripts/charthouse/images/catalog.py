@@ -49,10 +49,18 @@ class ImageSpec:
     build_args: Mapping[str, str] = field(default_factory=dict)
     context: tuple[ContextInput, ...] = ()
     kind_load: bool = False
+    # More tags of the same image (charts' scenarios that roll from one upstream
+    # version to another): tagged in the store, pushed and loaded like ``ref``.
+    also_tagged: tuple[str, ...] = ()
 
     @property
     def dockerfile(self) -> Path:
         return self.directory / "Dockerfile"
+
+    @property
+    def refs(self) -> tuple[Reference, ...]:
+        """Every reference the image is published under, ``ref`` first."""
+        return (self.ref, *(self.ref.with_tag(tag) for tag in self.also_tagged))
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,7 @@ class Catalog:
 
     def by_ref(self, ref: str) -> ImageSpec | None:
         for spec in self.images.values():
-            if str(spec.ref) == ref:
+            if any(str(tagged) == ref for tagged in spec.refs):
                 return spec
         return None
 
@@ -189,6 +197,22 @@ def _bool(entry: Mapping[str, Any], key: str, where: str) -> bool:
     return value
 
 
+def _also_tagged(entry: Mapping[str, Any], ref: Reference, where: str) -> tuple[str, ...]:
+    value = entry.get("alsoTagged") or []
+    if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+        raise CharthouseError(f"{where}.alsoTagged: expected a list of tags, got {value!r}")
+    seen = {ref.tag}
+    for tag in value:
+        try:
+            ref.with_tag(tag)
+        except CharthouseError as exc:
+            raise CharthouseError(f"{where}.alsoTagged: {exc}") from exc
+        if tag in seen:
+            raise CharthouseError(f"{where}.alsoTagged: {tag!r} is listed twice (or is ref's tag)")
+        seen.add(tag)
+    return tuple(value)
+
+
 def _image(name: str, entry: Any, where: str, images_dir: Path) -> ImageSpec:
     if not isinstance(entry, dict):
         raise CharthouseError(f"{where}: expected a mapping")
@@ -212,6 +236,7 @@ def _image(name: str, entry: Any, where: str, images_dir: Path) -> ImageSpec:
         build_args=_strings_map(entry, "buildArgs", where),
         context=_context(entry, where),
         kind_load=_bool(entry, "kindLoad", where),
+        also_tagged=_also_tagged(entry, ref, where),
     )
 
 
@@ -240,12 +265,13 @@ def load(path: Path | None = None, images_dir: Path = IMAGES_DIR) -> Catalog:
         spec = _image(str(name), entry, f"{source}: images.{name}", images_dir)
         # One registry serves every upstream domain under the bare path: two
         # images may not claim the same path and tag.
-        key = (spec.ref.path, spec.ref.tag)
-        if key in mirror_paths:
-            raise CharthouseError(
-                f"{source}: images.{name}.ref: {spec.ref} and images.{mirror_paths[key]} "
-                "map to the same path in the local registry"
-            )
-        mirror_paths[key] = spec.name
+        for tagged in spec.refs:
+            key = (tagged.path, tagged.tag)
+            if key in mirror_paths:
+                raise CharthouseError(
+                    f"{source}: images.{name}: {tagged} and images.{mirror_paths[key]} "
+                    "map to the same path in the local registry"
+                )
+            mirror_paths[key] = spec.name
         images[spec.name] = spec
     return Catalog(images=images, debian=debian, source_date_epoch=epoch, source=source)

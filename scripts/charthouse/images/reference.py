@@ -33,6 +33,12 @@ class Reference:
         """This image's reference on ``registry`` (host:port), under its upstream path."""
         return f"{registry}/{self.path}:{self.tag}"
 
+    def with_tag(self, tag: str) -> Reference:
+        """The same repository under another tag (an image published under two)."""
+        if not _TAG.match(tag):
+            raise CharthouseError(f"image reference {self}: invalid tag {tag!r}")
+        return Reference(self.domain, self.path, tag)
+
 
 def parse(text: str) -> Reference:
     """Parse a fully qualified reference; a short name or a missing tag is an error,

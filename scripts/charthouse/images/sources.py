@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from charthouse import hostpkgs, tools
+from charthouse.digest import tree_digest
 from charthouse.errors import CharthouseError
 from charthouse.images import files
 from charthouse.images.catalog import Catalog, ContextInput, ImageSpec
@@ -80,7 +81,7 @@ class ToolBinary:
         pin = self._pin(item, spec)
         data = {k: v for k, v in asdict(pin).items() if k not in ("gomod", "on_path", "accept")}
         if pin.gomod is not None:
-            data["gomod"] = files.tree_digest(pin.gomod)
+            data["gomod"] = tree_digest(pin.gomod)
         return data
 
     def stage(self, item: ContextInput, staging: Staging) -> None:
@@ -102,7 +103,7 @@ class GoProgram:
     def fingerprint(self, item: ContextInput, spec: ImageSpec, catalog: Catalog) -> object:
         module = self._module(item, spec)
         inside = module == spec.directory or spec.directory in module.parents
-        return {"module": "in image dir" if inside else files.tree_digest(module)}
+        return {"module": "in image dir" if inside else tree_digest(module)}
 
     def stage(self, item: ContextInput, staging: Staging) -> None:
         module = self._module(item, staging.spec)
@@ -244,7 +245,7 @@ class DebianRootfs:
         spec, catalog = staging.spec, staging.catalog
         digest = hashlib.sha256(
             json.dumps(
-                [self.fingerprint(item, spec, catalog), files.tree_digest(spec.directory)],
+                [self.fingerprint(item, spec, catalog), tree_digest(spec.directory)],
                 sort_keys=True,
             ).encode()
         ).hexdigest()[:16]

@@ -5,6 +5,9 @@ milliseconds."""
 from __future__ import annotations
 
 import hashlib
+import json
+import urllib.parse
+import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,6 +22,8 @@ def write_catalog(
     app_from: str = "docker.io/library/base:1",
     app_dockerfile: str | None = None,
     build_args: str = "",
+    base_extra: str = "",
+    app_extra: str = "",
 ) -> catalog.Catalog:
     images = root / "images"
     for name, dockerfile in (
@@ -34,8 +39,11 @@ def write_catalog(
         "imageInputs:\n  debian: {suite: trixie, mirror: http://deb.example}\n"
         "  sourceDateEpoch: 1764547200\n"
         "images:\n"
-        "  base: {ref: docker.io/library/base:1, upstream: u, builtFrom: b}\n"
-        "  app:\n    ref: docker.io/library/app:1\n    upstream: u\n    builtFrom: b\n" + build_args
+        "  base:\n    ref: docker.io/library/base:1\n    upstream: u\n    builtFrom: b\n"
+        + base_extra
+        + "  app:\n    ref: docker.io/library/app:1\n    upstream: u\n    builtFrom: b\n"
+        + build_args
+        + app_extra
     )
     return catalog.load(pins, images)
 
@@ -52,6 +60,8 @@ class FakeBackend:
         self.pushes: list[tuple[str, str]] = []
         self.fail_on: str = ""
         self.contexts: list[Path] = []
+        self.tags: list[tuple[str, str]] = []
+        self.registry_push = False
 
     def build(self, context: Path, tag: str, build_args: Mapping[str, str], timestamp: int) -> None:
         self.contexts.append(context)
@@ -69,8 +79,50 @@ class FakeBackend:
     def images(self) -> dict[str, LocalImage]:
         return dict(self.store)
 
+    def tag(self, ref: str, new: str) -> None:
+        self.store[new] = self.store[ref]
+        self.tags.append((ref, new))
+
     def push(self, ref: str, destination: str) -> None:
+        """Upload a manifest naming the image ID to a real registry at ``destination``,
+        so its digest follows the image as a real push's does."""
         self.pushes.append((ref, destination))
+        if self.registry_push:
+            put_manifest(destination, self.store[ref].image_id)
 
     def remove_leftovers(self) -> None:
         pass
+
+
+def put_manifest(destination: str, image_id: str) -> None:
+    """``host:port/path:tag`` <- an OCI manifest whose config blob is ``image_id``
+    (the registry API a push uses: blob upload, then the manifest)."""
+    host, _, rest = destination.partition("/")
+    path, _, tag = rest.rpartition(":")
+    blob = image_id.encode()
+    blob_digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    start = urllib.request.Request(f"http://{host}/v2/{path}/blobs/uploads/", method="POST")
+    with urllib.request.urlopen(start, timeout=10) as response:
+        location = response.headers["Location"]
+    upload = urllib.parse.urljoin(f"http://{host}/", location)
+    upload += ("&" if "?" in upload else "?") + f"digest={blob_digest}"
+    put = urllib.request.Request(upload, data=blob, method="PUT")
+    put.add_header("Content-Type", "application/octet-stream")
+    urllib.request.urlopen(put, timeout=10).close()
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": blob_digest,
+            "size": len(blob),
+        },
+        "layers": [],
+    }
+    request = urllib.request.Request(
+        f"http://{host}/v2/{path}/manifests/{tag}",
+        data=json.dumps(manifest).encode(),
+        method="PUT",
+    )
+    request.add_header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+    urllib.request.urlopen(request, timeout=10).close()

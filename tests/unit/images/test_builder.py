@@ -104,20 +104,48 @@ def test_status_tells_current_from_outdated_without_building(tmp_path: Path, hom
     assert len(backend.builds) == 2
 
 
-def test_records_round_trip_and_know_what_was_pushed(tmp_path: Path) -> None:
+def test_records_round_trip_and_know_what_was_pushed_per_tag(tmp_path: Path) -> None:
     record = records.Record("app", "docker.io/library/app:1", "k", "sha256:i", "fake", 1, 2.0, 3.0)
     records.save(tmp_path, record)
     assert records.load(tmp_path, "app") == record
     assert json.loads(records.path(tmp_path, "app").read_text())["image_id"] == "sha256:i"
-    assert not record.pushed("sha256:d")
+    assert not record.pushed("1", "sha256:d")
     pushed = records.Record(
-        **{**record.__dict__, "pushed_digest": "sha256:d", "pushed_image_id": "sha256:i"}
+        **{**record.__dict__, "pushed_digests": {"1": "sha256:d"}, "pushed_image_id": "sha256:i"}
     )
-    assert pushed.pushed("sha256:d")
-    assert not pushed.pushed(None)
-    assert not pushed.pushed("sha256:other")
+    records.save(tmp_path, pushed)
+    assert records.load(tmp_path, "app") == pushed
+    assert pushed.pushed("1", "sha256:d")
+    assert not pushed.pushed("1", None)
+    assert not pushed.pushed("1", "sha256:other")
+    assert not pushed.pushed("2", "sha256:d"), "each tag is pushed on its own"
     rebuilt = records.Record(**{**pushed.__dict__, "image_id": "sha256:new"})
-    assert not rebuilt.pushed("sha256:d"), "a rebuilt image must be pushed again"
+    assert not rebuilt.pushed("1", "sha256:d"), "a rebuilt image must be pushed again"
+
+
+def test_a_record_from_before_extra_tags_keeps_its_pushed_digest(tmp_path: Path) -> None:
+    """Records of one tag (pushed_digest) still say what the registry holds, so the
+    running cluster's registry is not pushed to again after an upgrade."""
+    records.path(tmp_path, "app").write_text(
+        json.dumps(
+            {
+                "name": "app",
+                "ref": "docker.io/library/app:1",
+                "key": "k",
+                "image_id": "sha256:i",
+                "backend": "buildah",
+                "size": 1,
+                "seconds": 2.0,
+                "built_at": 3.0,
+                "pushed_digest": "sha256:d",
+                "pushed_image_id": "sha256:i",
+            }
+        )
+    )
+    record = records.load(tmp_path, "app")
+    assert record is not None and record.pushed("1", "sha256:d")
+    records.path(tmp_path, "app").write_text('{"name": "app", "pushed_digests": [1]}')
+    assert records.load(tmp_path, "app") is None
 
 
 def test_build_seconds_come_from_the_records(tmp_path: Path, home: Path) -> None:
