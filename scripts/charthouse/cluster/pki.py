@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from charthouse import atomicfile
 
 # Long enough that a cached test cluster never expires under a developer; the CA
 # never leaves the cache directory.
@@ -53,15 +51,7 @@ class KeyPair:
 
 def write_private(path: Path, data: bytes) -> None:
     """Atomically write ``data`` readable only by the owner: no torn or world-readable keys."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomicfile.write(path, data, mode=0o600, fsync=False)
 
 
 def _new_key() -> ec.EllipticCurvePrivateKey:
@@ -172,29 +162,3 @@ def service_account_keys() -> tuple[bytes, bytes]:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return _key_pem(key), public
-
-
-def kubeconfig(
-    *, cluster: str, server: str, ca_cert: Path, client_cert: Path, client_key: Path, user: str
-) -> dict[str, Any]:
-    """A kubeconfig referring to certificate files, so rotating them needs no rewrite."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            {"name": cluster, "cluster": {"server": server, "certificate-authority": str(ca_cert)}}
-        ],
-        "users": [
-            {
-                "name": user,
-                "user": {"client-certificate": str(client_cert), "client-key": str(client_key)},
-            }
-        ],
-        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": user}}],
-        "current-context": cluster,
-        "preferences": {},
-    }
-
-
-def write_kubeconfig(path: Path, config: dict[str, Any]) -> None:
-    write_private(path, yaml.safe_dump(config, sort_keys=False).encode())

@@ -12,6 +12,7 @@ import yaml
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from charthouse.cluster import kubeconfig as kubeconfigs
 from charthouse.cluster import pki
 
 
@@ -60,7 +61,7 @@ def test_keys_are_written_owner_only(ca: pki.KeyPair, tmp_path: Path) -> None:
 
 
 def test_kubeconfig_points_at_the_files(tmp_path: Path) -> None:
-    config = pki.kubeconfig(
+    config = kubeconfigs.kubeconfig(
         cluster="c",
         server="https://127.0.0.1:6443",
         ca_cert=tmp_path / "ca",
@@ -68,7 +69,7 @@ def test_kubeconfig_points_at_the_files(tmp_path: Path) -> None:
         client_key=tmp_path / "a.key",
         user="u",
     )
-    pki.write_kubeconfig(tmp_path / "kubeconfig", config)
+    kubeconfigs.write(tmp_path / "kubeconfig", config)
     loaded = yaml.safe_load((tmp_path / "kubeconfig").read_text())
     assert loaded["current-context"] == "c"
     assert loaded["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:6443"

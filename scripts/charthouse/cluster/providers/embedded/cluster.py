@@ -25,7 +25,6 @@ Everything lives in one directory::
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -34,9 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from charthouse.cluster import pki
+from charthouse import atomicfile
+from charthouse.cluster import kubeconfig as kubeconfigs
 from charthouse.cluster.api import ApiError, Client
 from charthouse.cluster.processes import Component, free_port, log_tail, port_open, wait_for
 from charthouse.cluster.providers.base import Status
@@ -490,31 +488,25 @@ class EmbeddedCluster:
         )
         _write_text(self.kubelet.resolv_conf, "# no resolver outside the cluster\n")
         self.kubelet.pod_logs.mkdir(parents=True, exist_ok=True)
-        _write_text(
+        _write_yaml(
             self.kubelet.config,
-            yaml.safe_dump(
-                kubelet.config(
-                    self.kubelet,
-                    port=ports["kubelet"],
-                    healthz_port=ports["kubelet-healthz"],
-                    runtime_socket=self.containerd.socket,
-                    ca_cert=self.pki_dir / "ca.crt",
-                    serving_cert=self.pki_dir / "kubelet-serving.crt",
-                    serving_key=self.pki_dir / "kubelet-serving.key",
-                ),
-                sort_keys=False,
+            kubelet.config(
+                self.kubelet,
+                port=ports["kubelet"],
+                healthz_port=ports["kubelet-healthz"],
+                runtime_socket=self.containerd.socket,
+                ca_cert=self.pki_dir / "ca.crt",
+                serving_cert=self.pki_dir / "kubelet-serving.crt",
+                serving_key=self.pki_dir / "kubelet-serving.key",
             ),
         )
-        pki.write_kubeconfig(self.kubelet.kubeconfig, self._kubeconfig_for("kubelet"))
-        _write_text(
+        kubeconfigs.write(self.kubelet.kubeconfig, self._kubeconfig_for("kubelet"))
+        _write_yaml(
             self.node_dir / "kube-proxy.yaml",
-            yaml.safe_dump(
-                kubeproxy.config(
-                    self._component_kubeconfig("kube-proxy"),
-                    healthz_port=ports["kube-proxy-healthz"],
-                    metrics_port=ports["kube-proxy-metrics"],
-                ),
-                sort_keys=False,
+            kubeproxy.config(
+                self._component_kubeconfig("kube-proxy"),
+                healthz_port=ports["kube-proxy-healthz"],
+                metrics_port=ports["kube-proxy-metrics"],
             ),
         )
 
@@ -633,7 +625,7 @@ class EmbeddedCluster:
 
     def _kubeconfig_for(self, stem: str) -> dict[str, Any]:
         common_name, _groups = controlplane.CLIENTS[stem]
-        return pki.kubeconfig(
+        return kubeconfigs.kubeconfig(
             cluster=controlplane.CLUSTER_NAME,
             server=self._state()["server"],
             ca_cert=self.pki_dir / "ca.crt",
@@ -644,7 +636,7 @@ class EmbeddedCluster:
 
     def _write_kubeconfigs(self, server: str) -> None:
         for stem, (common_name, _groups) in controlplane.CLIENTS.items():
-            config = pki.kubeconfig(
+            config = kubeconfigs.kubeconfig(
                 cluster=controlplane.CLUSTER_NAME,
                 server=server,
                 ca_cert=self.pki_dir / "ca.crt",
@@ -653,7 +645,7 @@ class EmbeddedCluster:
                 user=common_name,
             )
             target = self.kubeconfig() if stem == "admin" else self._component_kubeconfig(stem)
-            pki.write_kubeconfig(target, config)
+            kubeconfigs.write(target, config)
 
     def _write_state(self, nodes: str, ports: dict[str, int], server: str) -> None:
         from charthouse.tools import pin
@@ -716,14 +708,17 @@ def _listening(host: str, port: int) -> bool:
 
 
 def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(text)
-    tmp.replace(path)
+    atomicfile.write(path, text, fsync=False)
+
+
+def _write_yaml(path: Path, data: dict[str, Any]) -> None:
+    import yaml
+
+    _write_text(path, yaml.safe_dump(data, sort_keys=False))
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    pki.write_private(path, (json.dumps(data, indent=2) + "\n").encode())
+    atomicfile.write(path, json.dumps(data, indent=2) + "\n", mode=0o600, fsync=False)
 
 
 def _timestamp(text: str) -> float:

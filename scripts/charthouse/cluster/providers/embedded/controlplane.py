@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from charthouse.cluster import pki
 from charthouse.cluster.providers.embedded import network
 from charthouse.cluster.providers.embedded.kubelet import NODE_NAME
 
@@ -61,6 +60,8 @@ def ensure_pki(directory: Path) -> None:
     marker = directory / "complete"
     if marker.exists() and marker.read_text().strip() == PKI_VERSION:
         return
+    from charthouse.cluster import pki  # cryptography: only when certificates are made
+
     staging = directory.with_name(f".pki.{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True, mode=0o700)

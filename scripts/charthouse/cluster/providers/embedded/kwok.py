@@ -24,9 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from charthouse.cluster.pki import write_private
+from charthouse import atomicfile
 from charthouse.cluster.providers.embedded.network import CLUSTER_CIDR, SIMULATED_NODE_IP
 
 NODE_ANNOTATION = {"kwok.x-k8s.io/node": "fake"}
@@ -243,7 +241,9 @@ def stages() -> list[dict[str, Any]]:
 
 def write_stages(path: Path) -> Path:
     """Write the stages as one multi-document YAML file for ``kwok --config``."""
-    write_private(path, yaml.safe_dump_all(stages(), sort_keys=False).encode())
+    import yaml
+
+    atomicfile.write(path, yaml.safe_dump_all(stages(), sort_keys=False), fsync=False)
     return path
 
 
