@@ -116,7 +116,7 @@ class Deployer:
         )
         deployed = Release(name, self.namespace, chart, helm, result)
         self.diagnostics.releases.append(deployed)
-        result.check()
+        self._check(result)
         self.wait(deployed)
         return deployed
 
@@ -137,7 +137,8 @@ class Deployer:
             values_files=values_files,
             values=values,
             set_values=set_values,
-        ).check()
+        )
+        self._check(result)
         self.wait(deployed)
         return result
 
@@ -145,4 +146,40 @@ class Deployer:
         objects = deployed.helm.manifest(deployed.name, deployed.namespace)
         for obj in objects:
             obj["metadata"].setdefault("namespace", deployed.namespace)
-        self.kube.wait_current(objects)
+        try:
+            self.kube.wait_current(objects)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.why_not_ready()}") from None
+
+    def _check(self, result: HelmResult) -> None:
+        """helm's error, followed by what the pods say: helm only says it timed out."""
+        if not result.ok:
+            raise AssertionError(
+                f"helm {' '.join(result.args)} failed (exit {result.returncode}):\n"
+                f"{result.stderr.strip()}\n{self.why_not_ready()}"
+            )
+
+    def why_not_ready(self) -> str:
+        """One line per problem of the namespace's pods (pod, container, probe, message)."""
+        lines = why_not_ready(self.kube, self.namespace)
+        return "why:\n  " + "\n  ".join(lines) if lines else "why: no pod reports a problem"
+
+
+def why_not_ready(kube: Kube, namespace: str) -> list[str]:
+    from kubernetes.client import CoreV1Api
+    from kubernetes.client.exceptions import ApiException
+
+    from charthouse.cluster.diagnose import explain
+
+    core = CoreV1Api(kube.api_client)
+
+    def logs(pod: str, container: str, previous: bool) -> str:
+        try:
+            text: str = core.read_namespaced_pod_log(
+                pod, namespace, container=container, previous=previous, tail_lines=20
+            )
+        except ApiException:
+            return ""
+        return text
+
+    return explain(kube.pods(namespace), kube.events(namespace), logs)
