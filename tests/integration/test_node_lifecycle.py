@@ -34,8 +34,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.node_lifecycle]
 @pytest.fixture
 def node() -> Iterator[EmbeddedCluster]:
     """The machine's embedded cluster with a real node, brought down before and after."""
-    if os.environ.get("CHARTHOUSE_TEST_PROVIDER", "auto") not in ("auto", "embedded"):
-        pytest.skip("embedded-provider behaviour")
+    requested = os.environ.get("CHARTHOUSE_TEST_PROVIDER", "auto")
+    chosen = providers.choose(requested, kubeconfig=None, directory=providers.state_dir())
+    if chosen != "embedded":
+        pytest.skip(f"embedded-provider behaviour; this run uses {chosen}")
     if problems := real_node_problems():
         pytest.skip("no real node here: " + "; ".join(problems))
     cluster = EmbeddedCluster(providers.state_dir(), nodes="real")
