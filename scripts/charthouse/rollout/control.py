@@ -174,7 +174,8 @@ def start(options: Options, reporter: Reporter) -> report.Result:
             f"release {target.name!r} runs rollout.strategy {running_strategy}, the values ask "
             f"for {rollout_settings.strategy}: change strategies with helm upgrade first"
         )
-    overrides.refuse_owned_keys(rollout_settings.strategy, layers)
+    overrides.refuse_set_owned_keys(rollout_settings.strategy, layers)
+    ignored = overrides.owned_keys(rollout_settings.strategy, layers)
     if (Path(chart) / "values.schema.json").is_file():
         from charthouse.charts import load_chart
 
@@ -198,6 +199,8 @@ def start(options: Options, reporter: Reporter) -> report.Result:
             "`charthouse rollout promote` or `abort` it first"
         )
 
+    for label, path in ignored:
+        reporter.note(f"{label}: {path} is left to the rollout (it sets it in every revision)")
     rollout_values = overrides.apply(
         user, strategies.current_pins(rollout_settings.strategy, current_user)
     )

@@ -83,15 +83,28 @@ def apply(values: Mapping[str, Any], change: Change) -> Values:
     return result
 
 
-def refuse_owned_keys(strategy: str, layers: Iterable[ValuesSource]) -> None:
-    """Fail, naming the file or ``--set``, when user input sets a key the plan drives."""
-    for layer in layers:
-        for path in OWNED_KEYS.get(strategy, ()):
-            if _has(layer.values, path):
-                raise CharthouseError(
-                    f"{layer.label}: {path}: set by `charthouse rollout` under {strategy} "
-                    f"({_OWNED_HINT[strategy]}); remove it"
-                )
+def owned_keys(strategy: str, layers: Iterable[ValuesSource]) -> list[tuple[str, str]]:
+    """``(layer label, key)`` of every key the plan drives that user input sets.
+
+    A values file may carry them (the file a release was installed with usually does):
+    the plan overrides them in every revision. A ``--set`` of one is a contradiction
+    and is refused by :func:`refuse_set_owned_keys`."""
+    return [
+        (layer.label, path)
+        for layer in layers
+        for path in OWNED_KEYS.get(strategy, ())
+        if _has(layer.values, path)
+    ]
+
+
+def refuse_set_owned_keys(strategy: str, layers: Iterable[ValuesSource]) -> None:
+    """Fail, naming the ``--set``, when one asks for a key the plan drives."""
+    for label, path in owned_keys(strategy, layers):
+        if label.startswith("--set"):
+            raise CharthouseError(
+                f"{label}: {path}: set by `charthouse rollout` under {strategy} "
+                f"({_OWNED_HINT[strategy]})"
+            )
 
 
 def keep_or_unset(path: str, user_values: Mapping[str, Any]) -> Change:

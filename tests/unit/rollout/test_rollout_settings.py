@@ -76,15 +76,20 @@ def test_settings_survive_the_state_record() -> None:
     assert settings.Settings.from_json(found.to_json()) == found
 
 
-def test_owned_keys_in_user_values_are_refused_naming_the_source() -> None:
+def test_owned_keys_from_set_are_refused_and_from_files_reported() -> None:
     layers = [
-        ValuesSource("prod.yaml", {"image": {"tag": "v2"}}),
-        ValuesSource("--set rollout.canary.weight=50", {"rollout": {"canary": {"weight": 50}}}),
+        ValuesSource("prod.yaml", {"image": {"tag": "v2"}, "rollout": {"canary": {"weight": 0}}}),
+        ValuesSource("--set rollout.canary.tag=v3", {"rollout": {"canary": {"tag": "v3"}}}),
+    ]
+    assert overrides.owned_keys("canary", layers) == [
+        ("prod.yaml", "rollout.canary.weight"),
+        ("--set rollout.canary.tag=v3", "rollout.canary.tag"),
     ]
     with pytest.raises(CharthouseError) as error:
-        overrides.refuse_owned_keys("canary", layers)
-    assert str(error.value).startswith("--set rollout.canary.weight=50: rollout.canary.weight:")
-    overrides.refuse_owned_keys("blueGreen", layers)  # not owned under blueGreen
+        overrides.refuse_set_owned_keys("canary", layers)
+    assert str(error.value).startswith("--set rollout.canary.tag=v3: rollout.canary.tag: set by")
+    overrides.refuse_set_owned_keys("canary", layers[:1])  # a file may carry them
+    overrides.refuse_set_owned_keys("blueGreen", layers)  # not owned under blueGreen
 
 
 def test_changes_set_and_unset_without_touching_the_input() -> None:
