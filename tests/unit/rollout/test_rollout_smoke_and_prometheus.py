@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -69,17 +70,34 @@ def server() -> Iterator[int]:
     httpd.shutdown()
 
 
-def run_script(
-    tmp_path: Path, port: int, path: str, expect: int, timeout: int = 3
-) -> tuple[int, str]:
+def _busybox() -> str | None:
+    return os.environ.get("CHARTHOUSE_BUSYBOX") or shutil.which("busybox")
+
+
+@pytest.fixture(params=["nc-stand-in", "busybox"])
+def shell(request: pytest.FixtureRequest, tmp_path: Path) -> list[str]:
+    """How the script runs: the host's sh with the nc stand-in, or busybox's own sh and nc
+    (what the smoke pod runs; set CHARTHOUSE_BUSYBOX or put busybox on PATH)."""
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(exist_ok=True)
+    bin_dir.mkdir()
+    if request.param == "busybox":
+        busybox = _busybox()
+        if busybox is None:
+            pytest.skip("no busybox here (CHARTHOUSE_BUSYBOX=/path/to/busybox runs it)")
+        for applet in ("nc", "head", "tr", "date", "sleep"):
+            (bin_dir / applet).symlink_to(busybox)
+        return [busybox, "sh"]
     (bin_dir / "nc").write_text(NC)
     (bin_dir / "nc").chmod(0o755)
+    return ["sh"]
+
+
+def run_script(
+    shell: list[str], tmp_path: Path, port: int, path: str, expect: int, timeout: int = 3
+) -> tuple[int, str]:
     result_file = tmp_path / "termination-log"
     env = {
-        **os.environ,
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}",
         "SMOKE_HOST": "127.0.0.1",
         "SMOKE_PORT": str(port),
         "SMOKE_PATH": path,
@@ -88,31 +106,33 @@ def run_script(
         "SMOKE_RESULT": str(result_file),
     }
     done = subprocess.run(
-        ["sh", "-c", smoke.SCRIPT], env=env, capture_output=True, text=True, timeout=30
+        [*shell, "-c", smoke.SCRIPT], env=env, capture_output=True, text=True, timeout=30
     )
     return done.returncode, result_file.read_text().strip()
 
 
-def test_script_passes_on_the_expected_status(tmp_path: Path, server: int) -> None:
+def test_script_passes_on_the_expected_status(
+    shell: list[str], tmp_path: Path, server: int
+) -> None:
     _Handler.codes = {"/health/ready": 200}
-    code, message = run_script(tmp_path, server, "/health/ready", 200)
+    code, message = run_script(shell, tmp_path, server, "/health/ready", 200)
     assert code == 0
     assert message == f"HTTP 200 from http://127.0.0.1:{server}/health/ready (expected 200)"
 
 
-def test_script_fails_on_a_500_saying_so(tmp_path: Path, server: int) -> None:
+def test_script_fails_on_a_500_saying_so(shell: list[str], tmp_path: Path, server: int) -> None:
     _Handler.codes = {"/smoke": 500}
-    code, message = run_script(tmp_path, server, "/smoke", 200)
+    code, message = run_script(shell, tmp_path, server, "/smoke", 200)
     assert code == 1 and message.startswith("HTTP 500 from ")
 
 
-def test_script_can_expect_another_status(tmp_path: Path, server: int) -> None:
-    code, _ = run_script(tmp_path, server, "/missing", 404)
+def test_script_can_expect_another_status(shell: list[str], tmp_path: Path, server: int) -> None:
+    code, _ = run_script(shell, tmp_path, server, "/missing", 404)
     assert code == 0
 
 
-def test_script_gives_up_when_nothing_answers(tmp_path: Path) -> None:
-    code, message = run_script(tmp_path, 9, "/", 200, timeout=2)  # port 9: discard, closed
+def test_script_gives_up_when_nothing_answers(shell: list[str], tmp_path: Path) -> None:
+    code, message = run_script(shell, tmp_path, 9, "/", 200, timeout=2)  # port 9: discard, closed
     assert code == 1 and message == "no HTTP answer from http://127.0.0.1:9/ within 2s"
 
 
