@@ -43,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         sub.add_argument("release", metavar="RELEASE")
         sub.add_argument("-n", "--namespace", required=True, help="the release's namespace")
         sub.add_argument("--output", choices=("text", "json"), default="text")
-        options.helm_major(sub)
+        options.helm_major(sub, help="helm major that makes the release's revisions")
         sub.add_argument("--kubeconfig", type=Path, default=None, help="default: $KUBECONFIG")
         if name in ("start", "promote"):
             sub.add_argument(
