@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from charthouse.cluster import kstatus
+from charthouse.cluster import diagnose, kstatus
 from charthouse.errors import CharthouseError
 from charthouse.rollout import prometheus, smoke
 from charthouse.rollout.settings import Settings
@@ -52,6 +52,8 @@ class Api(Protocol):
     def endpoint_slices(self, service: str) -> list[Obj]: ...
 
     def warning_events(self, pod: str) -> list[Obj]: ...
+
+    def logs(self, pod: str, container: str, previous: bool) -> str: ...
 
     def create_pod(self, body: Obj) -> Obj: ...
 
@@ -126,38 +128,31 @@ def _pods_of(ctx: Context, deployment: Obj) -> list[Obj]:
     return [p for p in ctx.api.pods(dict(selector)) if not p["metadata"].get("deletionTimestamp")]
 
 
-def _hopeless(pod: Obj) -> str | None:
+def _explain(ctx: Context, pod: Obj) -> str:
+    """The first reason ``pod`` is not ready, as :mod:`charthouse.cluster.diagnose` says it
+    (a crash with what it printed, a failing probe with its message, an image pull)."""
+    lines = diagnose.explain_pod(pod, ctx.api.warning_events(pod["metadata"]["name"]), ctx.api.logs)
+    return lines[0] if lines else ""
+
+
+def _hopeless(ctx: Context, pod: Obj) -> str | None:
+    """Why ``pod`` will never become ready by waiting (a crash loop, an image that cannot
+    be pulled, a broken container config), or None."""
     status = pod.get("status", {})
     statuses = (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
     for container in statuses:
         waiting = (container.get("state") or {}).get("waiting") or {}
         if waiting.get("reason") in HOPELESS:
-            message = waiting.get("message") or ""
-            return f"pod {pod['metadata']['name']}: {waiting['reason']}" + (
-                f": {message}" if message else ""
-            )
+            return _explain(ctx, pod) or f"pod {pod['metadata']['name']}: {waiting['reason']}"
     return None
 
 
 def _why_unready(ctx: Context, pods: Sequence[Obj]) -> str:
-    """The most telling reason one of ``pods`` is not ready: a waiting reason, a probe
-    failure from the events, or the Ready condition's message."""
+    """The most telling reason one of ``pods`` is not ready."""
     for pod in pods:
-        status = pod.get("status", {})
-        ready = [c for c in status.get("conditions") or [] if c.get("type") == "Ready"]
-        if ready and ready[0].get("status") == "True":
-            continue
-        name = pod["metadata"]["name"]
-        for container in status.get("containerStatuses") or []:
-            waiting = (container.get("state") or {}).get("waiting") or {}
-            if waiting.get("reason"):
-                return f"pod {name}: {waiting['reason']} {waiting.get('message', '')}".strip()
-        events = ctx.api.warning_events(name)
-        if events:
-            last = events[-1]
-            return f"pod {name}: {last.get('reason', '')}: {last.get('message', '')}".strip()
-        message = ready[0].get("message") if ready else status.get("phase", "Pending")
-        return f"pod {name}: {message}"
+        why = _explain(ctx, pod)
+        if why:
+            return why
     return ""
 
 
@@ -185,7 +180,7 @@ def ready(ctx: Context, tracks: Sequence[str]) -> GateResult:
                 continue
             pods = _pods_of(ctx, deployment)
             for pod in pods:
-                hopeless = _hopeless(pod)
+                hopeless = _hopeless(ctx, pod)
                 if hopeless:
                     return GateResult(gate, False, hopeless, seconds=ctx.clock() - begin)
             verdict = kstatus.compute(deployment)
@@ -339,7 +334,7 @@ def watch(ctx: Context, track: str) -> GateResult:
                 seconds=ctx.clock() - begin,
             )
         for live in pods:
-            hopeless = _hopeless(live)
+            hopeless = _hopeless(ctx, live)
             if hopeless:
                 return GateResult(gate, False, hopeless, seconds=ctx.clock() - begin)
         want = int(deployment["spec"].get("replicas", 1))

@@ -127,6 +127,23 @@ class Cluster:
         )
         return list(found.get("items") or [])
 
+    def logs(self, pod: str, container: str, previous: bool) -> str:
+        """The last lines a container printed ("" when there are none to read)."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            response = self._core().read_namespaced_pod_log(
+                pod,
+                self.namespace,
+                container=container,
+                previous=previous,
+                tail_lines=20,
+                _preload_content=False,
+            )
+        except (ApiException, OSError):
+            return ""
+        return str(response.data.decode(errors="replace"))
+
     def create_pod(self, body: Obj) -> Obj:
         created: Obj = self._call(
             f"create pod {self.namespace}/{body['metadata']['name']}",

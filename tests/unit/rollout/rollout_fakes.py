@@ -67,6 +67,7 @@ class FakeApi:
     slices: dict[str, list[Obj]] = field(default_factory=dict)
     secrets: dict[str, Obj] = field(default_factory=dict)
     events: dict[str, list[Obj]] = field(default_factory=dict)
+    printed: dict[str, str] = field(default_factory=dict)  # pod -> what its container logged
     created_pods: list[Obj] = field(default_factory=list)
     deleted_pods: list[str] = field(default_factory=list)
     proxy_answers: list[Any] = field(default_factory=list)
@@ -95,7 +96,13 @@ class FakeApi:
         return copy.deepcopy(self.slices.get(service, []))
 
     def warning_events(self, pod_name: str) -> list[Obj]:
-        return self.events.get(pod_name, [])
+        return [
+            {**e, "involvedObject": {"kind": "Pod", "name": pod_name}}
+            for e in self.events.get(pod_name, [])
+        ]
+
+    def logs(self, pod_name: str, container: str, previous: bool) -> str:
+        return self.printed.get(pod_name, "")
 
     def create_pod(self, body: Obj) -> Obj:
         created = copy.deepcopy(body)

@@ -135,7 +135,9 @@ def test_a_failed_gate_aborts_and_restores_the_values_from_before() -> None:
     cluster.broken.add("v2")
     engine, record, _ = begin(cluster)
     assert engine.run() is Outcome.ABORTED
-    assert record.reason.startswith("wait for green to be ready: pod green-0: CrashLoopBackOff")
+    assert record.reason.startswith(
+        "wait for green to be ready: pod green-0: container app: CrashLoopBackOff"
+    )
     assert cluster.helm.values() == BEFORE  # exactly the values from before the rollout
     assert cluster.helm.upgrades()[-1]["description"].endswith(
         "abort 1: restore green as it was before the rollout"

@@ -57,11 +57,13 @@ def test_ready_fails_at_once_on_a_crash_loop_naming_the_pod() -> None:
     api = FakeApi(
         deployments={"rel-app-green": deployment("rel-app-green", "green", ready=0)},
         pod_list=[pod("rel-app-green-x", "green", ready=False, waiting="CrashLoopBackOff")],
+        printed={"rel-app-green-x": "listening on :8080\npanic: no DATABASE_URL\n"},
     )
     clock = FakeClock()
     result = gates.ready(context(api, clock), ["green"])
     assert not result.passed
-    assert result.detail.startswith("pod rel-app-green-x: CrashLoopBackOff")
+    assert result.detail.startswith("pod rel-app-green-x: container app: CrashLoopBackOff")
+    assert result.detail.endswith("it printed: listening on :8080 | panic: no DATABASE_URL")
     assert clock.now == 1000.0  # no waiting for the timeout
 
 
