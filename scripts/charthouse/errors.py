@@ -22,7 +22,13 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2
     """Bad usage or input: a flag, a values file, a Chart.yaml, an index, a refused release."""
     TOOL_FAILED = 3
-    """A program charthouse runs (go, helm, git, gpg, ...) is missing, failed or timed out."""
+    """A program charthouse runs (go, helm, git, gpg, ...) is missing, failed or timed out;
+    ``rollout``: a step could not finish (run the command again: it resumes)."""
+    ROLLOUT_ABORTED = 4
+    """``rollout``: the new version failed a gate (or an abort was asked) and the previous
+    version serves again."""
+    ROLLOUT_PAUSED = 5
+    """``rollout``: stopped where the values ask for ``charthouse rollout promote``."""
     INTERRUPTED = 130
     """Stopped by Ctrl-C (128 + SIGINT, as shells report it)."""
 

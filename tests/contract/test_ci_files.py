@@ -16,6 +16,7 @@ from charthouse.paths import REPO_ROOT
 
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 FILES = {
+    ".github/workflows/deploy.yaml": "vendor.github-workflows",
     ".github/workflows/lint-test.yaml": "vendor.github-workflows",
     ".github/workflows/release.yaml": "vendor.github-workflows",
     ".gitlab-ci.yml": "vendor.gitlab-ci",
@@ -81,9 +82,26 @@ def test_release_workflow_serialises_index_writes_and_signs_from_secrets() -> No
 
 def test_gitlab_pipeline_publishes_to_production_only_after_manual_approval() -> None:
     pipeline = load(".gitlab-ci.yml")
-    assert pipeline["stages"] == ["test", "package", "publish"]
+    assert pipeline["stages"] == ["test", "package", "publish", "deploy"]
     production = pipeline["publish:production"]
     assert production["stage"] == "publish"
     assert production["environment"]["name"] == "production"
     assert [rule.get("when") for rule in production["rules"]] == ["manual"]
     assert production["rules"][0]["allow_failure"] is False  # blocks the pipeline until approved
+
+
+def test_example_rollouts_go_to_production_only_after_approval() -> None:
+    workflow = load(".github/workflows/deploy.yaml")
+    staging, production = workflow["jobs"]["staging"], workflow["jobs"]["production"]
+    assert production["needs"] == "staging"
+    assert production["environment"] == "production"  # required reviewers live there
+    for job in (staging, production):
+        assert job["concurrency"]["cancel-in-progress"] is False  # never stopped half-way
+        run = " ".join(s.get("run", "") for s in job["steps"])
+        assert "charthouse rollout start" in run and "--output json" in run
+    pipeline = load(".gitlab-ci.yml")
+    deploy = pipeline["deploy:production"]
+    assert deploy["needs"] == ["deploy:staging"]
+    assert [rule.get("when") for rule in deploy["rules"]] == ["manual"]
+    assert deploy["rules"][0]["allow_failure"] is False
+    assert "charthouse rollout start" in " ".join(pipeline[".rollout"]["script"])

@@ -4,8 +4,6 @@ the values say. Traffic is read from the EndpointSlices the real controller buil
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
 from charthouse import paths
@@ -13,11 +11,11 @@ from charthouse import paths
 from .harness import Deployer
 from .helm import Helm
 from .kube import Kube, Obj, eventually
+from .traffic import endpoint_tracks
 
 pytestmark = pytest.mark.integration
 
 CI = paths.CHARTS_DIR / "app" / "ci"
-TRACK = "charthouse.dev/track"
 
 
 def _live_pods(kube: Kube, namespace: str, **labels: str) -> list[Obj]:
@@ -27,24 +25,6 @@ def _live_pods(kube: Kube, namespace: str, **labels: str) -> list[Obj]:
         for p in kube.pods(namespace, labels=selector)
         if not p["metadata"].get("deletionTimestamp")
     ]
-
-
-def _endpoint_tracks(kube: Kube, namespace: str, service: str) -> Counter[str]:
-    """Track label of every ready endpoint behind ``service``: where its traffic goes."""
-    pods = {p["metadata"]["name"]: p for p in kube.pods(namespace)}
-    tracks: Counter[str] = Counter()
-    for eps in kube.items(
-        "discovery.k8s.io/v1",
-        "EndpointSlice",
-        namespace,
-        labels=f"kubernetes.io/service-name={service}",
-    ):
-        for endpoint in eps.get("endpoints") or []:
-            if not endpoint.get("conditions", {}).get("ready"):
-                continue
-            pod = pods.get(endpoint.get("targetRef", {}).get("name", ""))
-            tracks[pod["metadata"]["labels"].get(TRACK, "?") if pod else "gone"] += 1
-    return tracks
 
 
 def _deployment(kube: Kube, namespace: str, name: str) -> Obj:
@@ -106,18 +86,18 @@ def test_hpa_on_then_off(helm: Helm, deploy: Deployer, kube: Kube, namespace: st
 def test_blue_green_switch(helm: Helm, deploy: Deployer, kube: Kube, namespace: str) -> None:
     values = [CI / "bluegreen-values.yaml"]
     release = deploy("app", helm, values_files=values)
-    assert set(_endpoint_tracks(kube, namespace, "app")) == {"blue"}
-    assert set(_endpoint_tracks(kube, namespace, "app-preview")) == {"green"}
+    assert set(endpoint_tracks(kube, namespace, "app")) == {"blue"}
+    assert set(endpoint_tracks(kube, namespace, "app-preview")) == {"green"}
 
     deploy.upgrade(release, values_files=values, set_values=["rollout.blueGreen.activeColor=green"])
 
     eventually(
-        lambda: set(_endpoint_tracks(kube, namespace, "app")) == {"green"},
+        lambda: set(endpoint_tracks(kube, namespace, "app")) == {"green"},
         timeout=30,
         what="the main Service to send traffic to green only",
     )
     eventually(
-        lambda: set(_endpoint_tracks(kube, namespace, "app-preview")) == {"blue"},
+        lambda: set(endpoint_tracks(kube, namespace, "app-preview")) == {"blue"},
         timeout=30,
         what="the preview Service to select blue",
     )
@@ -138,7 +118,7 @@ def test_canary_weights(
             deploy.upgrade(release, values_files=values, set_values=settings)
         want = expected[weight]
         eventually(
-            lambda: dict(_endpoint_tracks(kube, namespace, "app")) == want,  # noqa: B023
+            lambda: dict(endpoint_tracks(kube, namespace, "app")) == want,  # noqa: B023
             timeout=60,
             what=f"traffic split {want} at weight {weight}",
         )

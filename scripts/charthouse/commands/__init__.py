@@ -44,4 +44,8 @@ COMMANDS: dict[str, CommandInfo] = {
     "docs": CommandInfo(
         "charthouse.commands.docs", "generate the README values tables from values.yaml comments"
     ),
+    "rollout": CommandInfo(
+        "charthouse.commands.rollout",
+        "gated blue-green and canary rollouts of app chart releases, one helm revision a step",
+    ),
 }

@@ -83,14 +83,16 @@ def kube_versions(parser: Parser) -> None:
     )
 
 
-def helm_major(parser: Parser) -> None:
-    """One helm major: the reference renderer."""
+def helm_major(
+    parser: Parser, *, help: str = "helm major version of the reference renderer"
+) -> None:
+    """One helm major: the reference renderer (or, ``help`` says, the one that upgrades)."""
     parser.add_argument(
         "--helm",
         type=int,
         choices=HELM_MAJORS,
         default=DEFAULT_HELM_MAJOR,
-        help="helm major version of the reference renderer (default %(default)s)",
+        help=f"{help} (default %(default)s)",
     )
 
 

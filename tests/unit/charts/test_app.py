@@ -332,6 +332,18 @@ def test_probes_can_be_disabled_or_replaced(render: RenderFn) -> None:
     assert main["readinessProbe"]["httpGet"] == {"path": "/", "port": "http"}
 
 
+def test_a_pre_stop_sleep_keeps_a_stopping_pod_serving_on_every_track(render: RenderFn) -> None:
+    """Kubernetes' own sleep action (no shell needed in the image): while it runs, proxies
+    drop the pod from their endpoints, so scale-downs in a rollout lose no request."""
+    hook = {"preStop": {"sleep": {"seconds": 5}}}
+    assert "lifecycle" not in container(render(CHART).get("Deployment", "rel-app"))
+    for strategy in ("rolling", "blueGreen", "canary"):
+        rendered = render(CHART, {"lifecycle": hook, "rollout": {"strategy": strategy}})
+        assert {name: container(d)["lifecycle"] for name, d in deployments(rendered).items()} == {
+            name: hook for name in deployments(rendered)
+        }
+
+
 def test_probe_timings_give_a_slow_start_thirty_seconds(render: RenderFn) -> None:
     main = container(render(CHART).get("Deployment", "rel-app"))
     timings = {

@@ -1,0 +1,307 @@
+"""Runs a rollout's plan step by step, saving the record after each one.
+
+Resuming is the normal case, not a special one: the record says which step is next,
+and an ``Apply`` step first looks in ``helm history`` for the revision it may already
+have made before the previous command died (its description names the rollout and
+the step). A revision left ``pending-*`` by a killed helm is rolled back to the last
+good one, then the step is made again.
+
+A failed gate, or an abort asked by another command, switches to the abort plan,
+which is run the same way (and resumed the same way).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from charthouse.errors import CharthouseError
+from charthouse.rollout import gates, overrides, strategies
+from charthouse.rollout import helm as helm_
+from charthouse.rollout.outcome import Outcome
+from charthouse.rollout.settings import dig
+from charthouse.rollout.state import GateResult, LeaseLostError, Record, Store, now_iso
+from charthouse.rollout.steps import (
+    Apply,
+    Hold,
+    Pause,
+    SmokeTest,
+    Step,
+    WaitReady,
+    WaitTraffic,
+    Watch,
+)
+
+# How long a pending revision may still belong to a live helm (one killed with its
+# parent keeps running) before it counts as abandoned and is rolled back.
+PENDING_GRACE_SECONDS = 60.0
+
+
+class ReleaseHelm(Protocol):
+    """What the engine asks of helm (:class:`charthouse.rollout.helm.Release`)."""
+
+    @property
+    def binary(self) -> Path: ...
+
+    def metadata(self) -> helm_.Metadata | None: ...
+
+    def values(self, *, computed: bool = False, revision: int | None = None) -> dict[str, Any]: ...
+
+    def manifest(self) -> list[dict[str, Any]]: ...
+
+    def hooks(self) -> list[dict[str, Any]]: ...
+
+    def history(self, limit: int = 20) -> list[helm_.Revision]: ...
+
+    def upgrade(
+        self, chart: str, values: Mapping[str, Any], *, description: str, chart_version: str = ""
+    ) -> None: ...
+
+    def rollback(self, revision: int, *, description: str = "") -> None: ...
+
+
+class Reporter(Protocol):
+    def step(self, phase: str, index: int, total: int, step: Step) -> None: ...
+
+    def progress(self, message: str) -> None: ...
+
+    def gate(self, result: GateResult) -> None: ...
+
+    def note(self, message: str) -> None: ...
+
+
+class AbortRequestedError(Exception):
+    """Raised out of a gate's poll when another command asked for an abort."""
+
+
+@dataclass
+class Engine:
+    helm: ReleaseHelm
+    api: gates.Api
+    store: Store
+    record: Record
+    reporter: Reporter
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    poll_seconds: float = 2.0
+    _objects: gates.Objects | None = field(default=None, init=False)
+    _chart_ready: bool = field(default=False, init=False)
+
+    # -- driving ---------------------------------------------------------------------
+
+    def run(self, *, promote: bool = False) -> Outcome:
+        """Run from the record's next step until promoted, aborted, paused or stuck."""
+        record = self.record
+        record.outcome = Outcome.RUNNING
+        try:
+            while True:
+                phase, plan, index = record.current_steps
+                if index >= len(plan):
+                    return self._finish()
+                step = plan[index]
+                if record.abort_requested and not record.aborting:
+                    self._begin_abort(record.abort_requested)
+                    continue
+                if isinstance(step, Pause):
+                    if not promote:
+                        return self._pause(step)
+                    promote = False  # one promote passes one pause
+                    record.log(f"promoted past: {step.label}")
+                    self._advance()
+                    continue
+                self.reporter.step(phase, index, len(plan), step)
+                try:
+                    result = self._execute(phase, index, step)
+                except AbortRequestedError:
+                    if record.aborting:
+                        continue
+                    self._begin_abort(record.abort_requested)
+                    continue
+                if result is not None:
+                    record.record_gate(result)
+                    self.reporter.gate(result)
+                    if not result.passed:
+                        if record.aborting:
+                            return self._error(f"{step.label}: {result.detail}")
+                        self._begin_abort(f"{step.label}: {result.detail}")
+                        continue
+                self._advance()
+        except LeaseLostError:
+            raise
+        except CharthouseError as exc:
+            return self._error(str(exc))
+        except (KeyboardInterrupt, SystemExit):
+            record.log("interrupted; run the command again to resume")
+            record.reason = "interrupted"
+            self.store.release(record)
+            raise
+
+    def _advance(self) -> None:
+        record = self.record
+        if record.aborting:
+            record.abort_next += 1
+        else:
+            record.next += 1
+        self.store.commit(record)
+
+    def _finish(self) -> Outcome:
+        record = self.record
+        record.outcome = Outcome.ABORTED if record.aborting else Outcome.PROMOTED
+        record.finished_at = now_iso()
+        record.log(f"{record.outcome.value} at revision {record.revision}")
+        self.store.release(record)
+        return record.outcome
+
+    def _pause(self, step: Pause) -> Outcome:
+        record = self.record
+        record.outcome = Outcome.PAUSED
+        record.log(step.label)
+        self.reporter.note(f"{step.label}: run `charthouse rollout promote` to go on")
+        self.store.release(record)
+        return Outcome.PAUSED
+
+    def _error(self, reason: str) -> Outcome:
+        record = self.record
+        record.outcome = Outcome.ERROR
+        record.reason = reason
+        record.log(f"stopped: {reason}")
+        if not record.aborting and record.next == 0 and record.revision == record.pre_revision:
+            # The first revision was refused (helm, the schema): nothing changed, so the
+            # rollout is over and the next `start` begins afresh.
+            record.finished_at = now_iso()
+            record.reason = f"nothing was changed: {reason}"
+        self.store.release(record)
+        return Outcome.ERROR
+
+    def _begin_abort(self, reason: str) -> None:
+        record = self.record
+        live = self.helm.values(computed=True)
+        switched = (
+            record.strategy == "blueGreen"
+            and dig(live, "rollout.blueGreen.activeColor") == record.new_track
+        )
+        record.aborting = True
+        record.reason = reason
+        record.abort_plan = strategies.abort_steps(
+            record.as_plan(), record.settings, switched=switched
+        )
+        record.abort_next = 0
+        record.log(f"aborting: {reason}")
+        self.reporter.note(f"aborting: {reason}")
+        self.store.commit(record)
+
+    # -- steps -----------------------------------------------------------------------
+
+    def _tick(self, message: str) -> None:
+        reason = self.store.heartbeat(self.record)
+        if reason and not self.record.aborting:
+            raise AbortRequestedError(reason)
+        self.reporter.progress(message)
+
+    def _context(self) -> gates.Context:
+        if self._objects is None:
+            self._objects = gates.Objects.from_manifest(self.helm.manifest(), self.helm.hooks())
+        return gates.Context(
+            api=self.api,
+            objects=self._objects,
+            settings=self.record.settings,
+            release=self.record.release,
+            version=self.record.to_version,
+            tick=self._tick,
+            clock=self.clock,
+            sleep=self.sleep,
+            poll_seconds=self.poll_seconds,
+        )
+
+    def _execute(self, phase: str, index: int, step: Step) -> GateResult | None:
+        if isinstance(step, Apply):
+            self._apply(phase, index, step)
+            return None
+        if isinstance(step, Hold):
+            end = self.clock() + step.seconds
+            while self.clock() < end:
+                self._tick(f"{step.label}: {end - self.clock():.0f}s left")
+                self.sleep(min(self.poll_seconds, max(0.0, end - self.clock())))
+            return None
+        ctx = self._context()
+        if isinstance(step, WaitReady):
+            return gates.ready(ctx, step.tracks)
+        if isinstance(step, WaitTraffic):
+            return gates.traffic(ctx, step.track)
+        if isinstance(step, SmokeTest):
+            return gates.smoke_test(ctx, step.service)
+        if isinstance(step, Watch):
+            return gates.watch(ctx, step.track)
+        raise AssertionError(f"unhandled step {step!r}")
+
+    def _apply(self, phase: str, index: int, step: Apply) -> None:
+        record = self.record
+        marker = helm_.description(record.id, phase, index, step.label)
+        done = helm_.applied(self.helm.history(), marker)
+        if done is not None:
+            record.log(f"revision {done.revision} already made: {step.label}")
+            record.revision = done.revision
+        else:
+            base = record.snapshot if step.restore else record.values
+            values = overrides.apply(base, step.change)
+            self._recover_pending(values)
+            self._prepare_chart()
+            self.helm.upgrade(
+                record.chart, values, description=marker, chart_version=record.chart_version
+            )
+            meta = self.helm.metadata()
+            record.revision = meta.revision if meta else record.revision
+            record.log(f"revision {record.revision}: {step.label}")
+        record.traffic = step.traffic
+        self._objects = None  # names and the test pod are read again after each revision
+        self.reporter.note(f"revision {record.revision}")
+
+    def _prepare_chart(self) -> None:
+        """A chart directory gets its ``file://`` dependencies built (as helm needs them)."""
+        if self._chart_ready:
+            return
+        chart = Path(self.record.chart)
+        if (chart / "Chart.yaml").is_file():
+            from charthouse.chartdeps import ensure_dependencies
+
+            ensure_dependencies(chart, self.helm.binary)
+        self._chart_ready = True
+
+    def _recover_pending(self, values: Mapping[str, Any]) -> None:
+        """Roll back a revision a killed helm of this step left pending (its values are
+        this step's); another's pending revision is not ours to undo."""
+        meta = self.helm.metadata()
+        if meta is None or not meta.pending:
+            return
+        begin = self.clock()
+        while meta is not None and meta.pending and self.clock() - begin < PENDING_GRACE_SECONDS:
+            self._tick(f"revision {meta.revision} is {meta.status}: waiting for its helm")
+            self.sleep(self.poll_seconds)
+            meta = self.helm.metadata()
+        if meta is None or not meta.pending:
+            return
+        if self.helm.values(revision=meta.revision) != dict(values):
+            raise CharthouseError(
+                f"revision {meta.revision} is {meta.status} and was not made by this rollout; "
+                "wait for the helm that makes it, or fix the release with `helm rollback`"
+            )
+        good = [
+            r.revision
+            for r in self.helm.history(limit=50)
+            if r.revision < meta.revision and r.status in ("deployed", "superseded")
+        ]
+        if not good:
+            raise CharthouseError(
+                f"revision {meta.revision} is {meta.status} and no earlier revision deployed; "
+                "fix the release with helm first"
+            )
+        self.record.log(
+            f"revision {meta.revision} was left {meta.status}: rolling back to {good[-1]}"
+        )
+        self.reporter.note(
+            f"revision {meta.revision} was left {meta.status}; rollback to {good[-1]}"
+        )
+        self.helm.rollback(good[-1])
