@@ -41,6 +41,7 @@ def node() -> Iterator[EmbeddedCluster]:
     if problems := real_node_problems():
         pytest.skip("no real node here: " + "; ".join(problems))
     cluster = EmbeddedCluster(providers.state_dir(), nodes="real")
+    was_running = cluster.status().running
     cluster.down()
     yield cluster
     # etcd outlives down: delete what the test made, or every later up restarts it.
@@ -50,7 +51,11 @@ def node() -> Iterator[EmbeddedCluster]:
         for namespace in _EXERCISED:
             kube.delete("v1", "Namespace", namespace)
         _EXERCISED.clear()
-    cluster.down()
+    # Leave the machine's node as we found it: others may be using it.
+    if was_running:
+        cluster.up()
+    else:
+        cluster.down()
 
 
 _EXERCISED: list[str] = []
