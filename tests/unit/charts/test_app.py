@@ -427,6 +427,54 @@ def test_hpa_removes_replicas_and_carries_cpu_memory_and_pods_metrics(render: Re
     assert spec["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
 
 
+ENGINES = [
+    pytest.param(3, "binary", id="helm3"),
+    pytest.param(4, "binary", id="helm4"),
+    pytest.param(
+        4,
+        "sdk",
+        id="sdk",
+        marks=pytest.mark.skipif(not rendering.sdk_available(), reason="SDK not loadable"),
+    ),
+]
+
+
+def utilization(resource: str, percent: int) -> dict[str, Any]:
+    target = {"type": "Utilization", "averageUtilization": percent}
+    return {"type": "Resource", "resource": {"name": resource, "target": target}}
+
+
+@pytest.mark.parametrize(("helm", "engine"), ENGINES)
+@pytest.mark.parametrize(
+    ("autoscaling", "expected"),
+    [
+        pytest.param({}, [utilization("cpu", 70)], id="cpu-default-only"),
+        pytest.param(
+            {"targetCPUUtilizationPercentage": None, "targetMemoryUtilizationPercentage": 80},
+            [utilization("memory", 80)],
+            id="memory-only",
+        ),
+        pytest.param(
+            {"targetMemoryUtilizationPercentage": 75},
+            [utilization("cpu", 70), utilization("memory", 75)],
+            id="both",
+        ),
+    ],
+)
+def test_hpa_renders_exactly_the_targets_that_are_set(
+    render: RenderFn,
+    helm: int,
+    engine: rendering.Engine,
+    autoscaling: dict[str, Any],
+    expected: list[dict[str, Any]],
+) -> None:
+    """A null target means none, with every helm: Helm 4.2+ drops null defaults, and a
+    template that read them with `get` rendered a 0 % memory target that scales to max."""
+    values = {"autoscaling": {"enabled": True, **autoscaling}}
+    hpa = render(CHART, values, helm=helm, engine=engine).get("HorizontalPodAutoscaler", "rel-app")
+    assert hpa["spec"]["metrics"] == expected
+
+
 @pytest.mark.parametrize("strategy", ["rolling", "recreate", "canary", "blueGreen"])
 def test_no_replicas_on_any_deployment_an_hpa_targets(render: RenderFn, strategy: str) -> None:
     manifests = render(
