@@ -80,6 +80,10 @@ class HelmBinaryRenderer:
         self.helm = tools.ensure_tool(self.name)
 
     def render(self, request: RenderRequest) -> str:
+        return self.render_with_log(request)[0]
+
+    def render_with_log(self, request: RenderRequest) -> tuple[str, str]:
+        """The manifests and helm's stderr (its warnings) of a successful render."""
         ensure_dependencies(request.chart, self.helm)
         cmd: list[str | Path] = [
             self.helm,
@@ -105,7 +109,7 @@ class HelmBinaryRenderer:
             result = run(cmd, check=False, timeout=120)
         if result.returncode != 0:
             raise RenderError(_helm_error(request.chart, result.stderr))
-        return result.stdout
+        return result.stdout, result.stderr
 
 
 class SdkRenderer:

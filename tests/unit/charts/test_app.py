@@ -775,20 +775,6 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# -- determinism ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("values_file", SCENARIOS, ids=lambda p: p.name)
-def test_helm_3_and_helm_4_render_the_same_objects(render: RenderFn, values_file: Path) -> None:
-    helm3 = render(CHART, values_files=[values_file], helm=3, engine="binary")
-    helm4 = render(CHART, values_files=[values_file], helm=4, engine="binary")
-    assert sorted(helm3.objects, key=_identity) == sorted(helm4.objects, key=_identity)
-
-
-def _identity(obj: dict[str, Any]) -> tuple[str, str]:
-    return obj["kind"], obj["metadata"]["name"]
-
-
 def test_init_containers_are_restricted_and_templated(render: RenderFn) -> None:
     manifests = render(CHART, values_files=[scenario("init-wait")])
     spec = manifests.get("Deployment", "rel-app")["spec"]["template"]["spec"]

@@ -1,0 +1,132 @@
+"""Helm 3, Helm 4 and the SDK fast path render the same objects from the same values.
+
+Helm versions do differ: Helm 4.2 drops ``null`` defaults that Helm 3 keeps, and
+a template that read one with ``get`` once rendered an HPA memory target of 0 %
+on Helm 4 only. So every render request below goes to the pinned helm 3 and helm
+4 binaries and to the SDK, and :func:`charthouse.differential.compare` requires
+identical objects (generated passwords and certificates compared by shape):
+
+* every chart x scenario (defaults and ``ci/*-values.yaml``) x supported
+  Kubernetes version; with ``test_scenarios.py`` validating the SDK's objects,
+  this is also what proves the helm 3 and helm 4 renders valid;
+* each boolean of ``values.yaml`` flipped on its own, each enum set to each other
+  value, each ``null`` default set to a sample value;
+* a fixed (derandomised) sample of schema-fuzz examples per chart.
+
+It also requires that no render makes helm print a warning, and that every
+``null`` default is reached by some case (its output depends on the value), so a
+new "null means unset" default cannot escape the comparison.
+
+The binaries' results are cached on disk (:mod:`charthouse.rendercache`): a warm
+run renders only with the SDK. ``charthouse compare`` runs the same comparison
+from the command line and prints the number of renders compared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis_jsonschema import from_schema
+from test_schema_fuzz import narrow
+
+from charthouse import differential, variants
+from charthouse.charts import ChartInfo, all_charts
+from charthouse.errors import CharthouseError
+from charthouse.render import SUPPORTED_KUBE_VERSIONS, RenderRequest, SdkRenderer, sdk_available
+from charthouse.values import chart_schema
+
+FUZZ_EXAMPLES = int(os.environ.get("CHARTHOUSE_DIFFERENTIAL_FUZZ_EXAMPLES", "8"))
+
+
+@cache
+def engines() -> differential.Engines:
+    return differential.Engines()
+
+
+def assert_engines_agree(request: RenderRequest) -> None:
+    problems, outcomes = engines().compare(request)
+    assert problems == [], "engines disagree:\n" + "\n".join(problems)
+    warnings = [f"{name}: {w}" for name, o in outcomes.items() for w in o.warnings]
+    assert warnings == [], "helm warned:\n" + "\n".join(warnings)
+
+
+def case_params() -> list[Any]:
+    return [
+        pytest.param(case.request, id=case.name)
+        for chart in all_charts()
+        for case in differential.chart_cases(chart, SUPPORTED_KUBE_VERSIONS)
+    ]
+
+
+@pytest.mark.parametrize("request_", case_params())
+def test_engines_render_identical_objects(request_: RenderRequest) -> None:
+    assert_engines_agree(request_)
+
+
+def null_default_params() -> list[Any]:
+    return [
+        pytest.param(chart, dotted, sample, id=f"{chart.name}:{dotted}")
+        for chart in all_charts()
+        for dotted, sample in variants.null_defaults(chart)
+    ]
+
+
+@pytest.mark.skipif(not sdk_available(), reason="the reachability search renders with the SDK")
+@pytest.mark.parametrize(("chart", "dotted", "sample"), null_default_params())
+def test_every_null_default_is_reached_by_a_compared_case(
+    chart: ChartInfo, dotted: str, sample: Any
+) -> None:
+    """Some case renders differently once the null is replaced by a value: that case
+    runs the template code reading it, and is among the compared cases above."""
+    assert sample is not None, f"{chart.name}: {dotted}: the schema offers no sample value"
+    sdk = SdkRenderer()
+    setting = variants.nested(tuple(dotted.split(".")), sample)
+    for variant in [variants.Variant("defaults"), *variants.toggles(chart)]:
+        try:
+            unset = sdk.render(RenderRequest(chart.path, values=variant.values))
+            set_ = sdk.render(
+                RenderRequest(chart.path, values=variants.merged(variant.values, setting))
+            )
+        except CharthouseError:  # a toggle whose render fails reaches nothing
+            continue
+        if unset != set_:
+            return
+    pytest.fail(
+        f"{chart.name}: no compared case reaches {dotted} (null by default): add a toggle "
+        f"or a ci scenario whose output depends on it"
+    )
+
+
+def fuzz_params() -> list[Any]:
+    return [
+        pytest.param(c, id=c.name)
+        for c in all_charts()
+        if (c.path / "values.schema.json").is_file()
+    ]
+
+
+@pytest.mark.parametrize("chart", fuzz_params())
+def test_engines_agree_on_schema_fuzz_examples(chart: ChartInfo) -> None:
+    """A fixed sample (derandomised, so the binaries' renders are cache hits on the
+    next run) of values generated from the chart's schema: the engines must accept or
+    reject each alike, and render the same objects from those they accept."""
+    schema = narrow(json.loads(json.dumps(chart_schema(chart))))
+    schema.pop("required", None)
+
+    @settings(
+        max_examples=FUZZ_EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(values=from_schema(schema))
+    def run(values: dict[str, Any]) -> None:
+        assert_engines_agree(RenderRequest(chart.path, values=values))
+
+    run()
