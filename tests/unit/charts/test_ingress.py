@@ -453,7 +453,7 @@ def test_static_config_change_rolls_pods_but_dynamic_change_does_not(render: Ren
     base = checksum({})
     assert checksum({"logs": {"level": "DEBUG"}}) != base
     assert checksum({"rateLimit": {"enabled": False, "average": 5}}) == base
-    assert checksum({"tls": {"minVersion": "VersionTLS13"}}) == base
+    assert checksum({"entryPoints": {"websecure": {"tls": {"minVersion": "VersionTLS13"}}}}) == base
 
 
 def test_probes_use_the_ping_entry_point(render: RenderFn) -> None:
