@@ -14,6 +14,7 @@ import yaml
 
 from charthouse.manifests import Manifests
 from charthouse.paths import CHARTS_DIR
+from charthouse.validate import check_objects
 from support.rendering import RenderErrorFn, RenderFn
 
 CHART = "app"
@@ -710,7 +711,6 @@ def test_extra_objects_and_common_metadata(render: RenderFn) -> None:
         ({"service": {"prot": 80}}, "prot"),
         ({"replicaCount": "three"}, "/replicaCount"),
         ({"image": {"tag": "latest"}}, "/image/tag"),
-        ({"image": {"tag": ""}}, "/image/tag"),
         ({"rollout": {"strategy": "bluegreen"}}, "/rollout/strategy"),
         ({"rollout": {"strategy": "canary", "canary": {"tag": "latest"}}}, "/rollout/canary/tag"),
         ({"rollout": {"canary": {"weight": 110}}}, "/rollout/canary/weight"),
@@ -857,3 +857,140 @@ def test_later_extra_env_entry_replaces_an_earlier_one(render: RenderFn) -> None
     names = [e["name"] for e in container(manifests.get("Deployment", "rel-app"))["env"]]
     assert names == ["B", "A"]
     assert env_of(manifests.get("Deployment", "rel-app"))["A"]["value"] == "2"
+
+
+# -- the helm create layout ------------------------------------------------------------
+
+HELM_CREATE_STYLE = Path(__file__).parent / "fixtures" / "helm-create-style-values.yaml"
+
+
+@pytest.mark.parametrize(("helm", "engine"), ENGINES)
+def test_a_helm_create_style_values_file_renders_as_written(
+    render: RenderFn, helm: int, engine: rendering.Engine
+) -> None:
+    """A typical service's values, in the `helm create` layout, used unchanged."""
+    manifests = render(CHART, values_files=[HELM_CREATE_STYLE], helm=helm, engine=engine)
+    deployment = manifests.get("Deployment", "rel-app")
+    app = container(deployment)
+    assert app["image"] == "docker.io/myapp/api:1.0.0"
+    assert app["env"] == [{"name": "LOG_LEVEL", "value": "info"}]
+    assert app["resources"] == {
+        "requests": {"memory": "256Mi", "cpu": "250m"},
+        "limits": {"memory": "512Mi", "cpu": "500m"},
+    }
+    assert "replicas" not in deployment["spec"]
+    hpa = manifests.get("HorizontalPodAutoscaler", "rel-app")["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 10)
+    assert hpa["metrics"] == [utilization("cpu", 70)]
+    ingress = manifests.get("Ingress", "rel-app")
+    assert (
+        ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt-prod"
+    )
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert ingress["spec"]["tls"] == [{"secretName": "api-tls", "hosts": ["api.example.com"]}]
+    assert ingress["spec"]["rules"][0]["host"] == "api.example.com"
+
+
+def test_a_helm_create_style_values_file_validates_unchanged() -> None:
+    """charthouse validate's checks (schema, helm 3 and 4, every Kubernetes version,
+    strict object schemas, security policy) pass for that file as it is."""
+    from charthouse.charts import load_chart
+    from charthouse.validate import Scenario, run_scenario
+
+    result = run_scenario(
+        load_chart(CHART_DIR),
+        Scenario("helm-create-style", HELM_CREATE_STYLE),
+        rendering.SUPPORTED_KUBE_VERSIONS,
+        (3, 4),
+    )
+    assert result.failures == []
+    assert result.renders == 2 * len(rendering.SUPPORTED_KUBE_VERSIONS)
+
+
+@pytest.fixture(scope="module", params=[3, 4], ids=["helm3", "helm4"])
+def helm_create_values(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The values.yaml `helm create` writes, from the pinned helm itself."""
+    from charthouse import tools
+    from charthouse.proc import run
+
+    workdir = tmp_path_factory.mktemp(f"helm{request.param}-create")
+    run([tools.ensure_tool(f"helm{request.param}"), "create", "example"], cwd=workdir)
+    return workdir / "example" / "values.yaml"
+
+
+def test_helm_create_values_render_once_the_tag_is_pinned(
+    render: RenderFn, helm_create_values: Path, tmp_path: Path
+) -> None:
+    """Every key of helm create's own values.yaml is accepted in its shape: complete
+    probes, serviceAccount.automount, volumes/volumeMounts, an empty ingress class."""
+    values = yaml.safe_load(helm_create_values.read_text())
+    values["image"]["tag"] = "1.27.0"
+    pinned = tmp_path / "values.yaml"
+    pinned.write_text(yaml.safe_dump(values))
+    manifests = render(CHART, values_files=[pinned])
+    deployment = manifests.get("Deployment", "rel-app")
+    app = container(deployment)
+    assert app["image"] == "docker.io/nginx:1.27.0"
+    assert app["livenessProbe"] == {"httpGet": {"path": "/", "port": "http"}}
+    assert app["readinessProbe"] == {"httpGet": {"path": "/", "port": "http"}}
+    # no /health/startup on nginx: the startup probe checks the liveness handler
+    assert app["startupProbe"]["httpGet"] == {"path": "/", "port": "http"}
+    assert deployment["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+    assert manifests.get("ServiceAccount", "rel-app")["automountServiceAccountToken"] is True
+    assert check_objects(manifests, rendering.DEFAULT_KUBE_VERSION) == []
+
+
+def test_helm_create_values_with_an_empty_tag_fail_naming_the_fix(
+    render_error: RenderErrorFn, helm_create_values: Path
+) -> None:
+    """`tag: ""` means the chart's appVersion; this chart's is the default image's
+    version, not nginx's: refused with the fix, rather than pulling nginx:v1.11.0."""
+    message = render_error(CHART, values_files=[helm_create_values])
+    assert "image.tag" in message and "nginx" in message and "v1.11.0" in message
+
+
+def test_an_empty_tag_means_the_app_version_for_the_default_image(render: RenderFn) -> None:
+    app = container(render(CHART, {"image": {"tag": ""}}).get("Deployment", "rel-app"))
+    assert app["image"] == "docker.io/traefik/whoami:v1.11.0"
+
+
+def test_the_default_image_helper_names_the_default_repository() -> None:
+    defaults = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
+    helpers = (CHART_DIR / "templates" / "_helpers.tpl").read_text()
+    assert '{{- define "app.defaultImage" -}}' + defaults["image"]["repository"] in helpers
+
+
+def test_env_list_entries_keep_their_order_and_later_ones_win(render: RenderFn) -> None:
+    env = [
+        {"name": "PORT", "value": 8080},
+        {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "DEBUG", "value": True},
+        {"name": "PORT", "value": "9090"},
+    ]
+    app = container(render(CHART, {"env": env}).get("Deployment", "rel-app"))
+    assert app["env"] == [
+        {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "DEBUG", "value": "true"},
+        {"name": "PORT", "value": "9090"},
+    ]
+
+
+def test_env_list_and_extra_env_may_not_set_one_name_twice(render_error: RenderErrorFn) -> None:
+    message = render_error(
+        CHART, {"env": [{"name": "A", "value": "1"}], "extraEnv": [{"name": "A", "value": "2"}]}
+    )
+    assert "extraEnv[0]" in message and "env[0]" in message
+
+
+def test_helm_create_volumes_are_added_after_the_extra_ones(render: RenderFn) -> None:
+    values = {
+        "extraVolumes": [{"name": "a", "emptyDir": {}}],
+        "volumes": [{"name": "b", "secret": {"secretName": "s"}}],
+        "volumeMounts": [{"name": "b", "mountPath": "/etc/b", "readOnly": True}],
+    }
+    deployment = render(CHART, values).get("Deployment", "rel-app")
+    volumes = deployment["spec"]["template"]["spec"]["volumes"]
+    assert [v["name"] for v in volumes][-2:] == ["a", "b"]
+    assert container(deployment)["volumeMounts"][-1]["mountPath"] == "/etc/b"
