@@ -58,6 +58,7 @@ class ToolPin:
     module: str = ""
     in_module: bool = False
     pypi: str = ""
+    revision: int = 0
 
     @property
     def binary_name(self) -> str:
@@ -69,10 +70,12 @@ class ToolPin:
         pin a digest of that module's directory, since editing its main.go or go.mod
         changes the binary without changing the version. Reading a few small files
         keeps the warm path free of subprocesses; worktrees with different module
-        contents each keep their own build."""
+        contents each keep their own build. A ``revision`` of the pin (a changed
+        recipe, e.g. ldflags, at the same version) is part of it too."""
+        version = f"{self.version}-r{self.revision}" if self.revision else self.version
         if self.gomod is None:
-            return self.version
-        return f"{self.version}-{tree_digest(self.gomod)[:12]}"
+            return version
+        return f"{version}-{tree_digest(self.gomod)[:12]}"
 
     @property
     def install_dir(self) -> Path:
@@ -87,7 +90,7 @@ class ToolPin:
     @property
     def found_marker(self) -> Path:
         """Records the PATH binary accepted for this pin, so we probe PATH only once."""
-        return paths.CACHE_HOME / "tools" / f"{self.name}-{self.version}.onpath"
+        return paths.CACHE_HOME / "tools" / f"{self.name}-{self.identity}.onpath"
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ def load_pins(path: Path | None = None) -> Pins:
             module=str(entry.get("module", "")),
             in_module=bool(entry.get("inModule", False)),
             pypi=pypi,
+            revision=_revision(entry, where),
         )
         _check_in_module(tools[name], where)
     aliases = {str(k): str(v) for k, v in (data.get("aliases") or {}).items()}
@@ -162,6 +166,13 @@ def _check_in_module(tool: ToolPin, where: str) -> None:
         )
     if tool.gomod is not None:
         raise CharthouseError(f"{where}: inModule and gomod exclude each other")
+
+
+def _revision(entry: Mapping[str, Any], where: str) -> int:
+    value = entry.get("revision", 0)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise CharthouseError(f"{where}.revision: expected a non-negative integer, got {value!r}")
+    return value
 
 
 def pin(name: str) -> ToolPin:
