@@ -4,8 +4,8 @@
 * :class:`SdkRenderer` renders in-process through ``helm-python-sdk`` (the Helm 4
   Go SDK as a shared library): ~50x faster, which makes rendering every chart x
   scenario x Kubernetes version affordable in unit tests. It is young and has a
-  single maintainer, so it is only a fast path: ``tests/unit/test_render_engines.py``
-  proves both engines produce identical objects for every scenario, and
+  single maintainer, so it is only a fast path: ``tests/unit/test_helm_differential.py``
+  proves it and the helm 3 and helm 4 binaries produce identical objects, and
   :func:`get_renderer` falls back to the binary whenever the SDK is unavailable.
 """
 
