@@ -303,8 +303,8 @@ def chart_cases(
         cases.append(
             Case(f"{chart.name}:{variant.name}", RenderRequest(chart.path, values=variant.values))
         )
-    for dotted, sample in variants.null_defaults(chart):
-        if sample is not None:
+    for dotted, samples in variants.null_defaults(chart):
+        for sample in samples:
             values = variants.nested(tuple(dotted.split(".")), sample)
             cases.append(
                 Case(f"{chart.name}:{dotted}={sample}", RenderRequest(chart.path, values=values))

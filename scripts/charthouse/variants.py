@@ -5,9 +5,9 @@ helm 4 / SDK differential test, ``charthouse compare``):
 
 * :func:`toggles`: each boolean of ``values.yaml`` flipped on its own, and each
   string whose schema is an ``enum`` set to every other allowed value;
-* :func:`null_defaults`: the "null means unset" defaults, each with a sample
-  value its schema allows, so a test can render the default (unset) and the set
-  case and check that some variant's output depends on it.
+* :func:`null_defaults`: the "null means unset" defaults, each with sample values
+  its schema allows, so a test can render the default (unset) and the set cases
+  and check that some variant's output depends on it.
 """
 
 from __future__ import annotations
@@ -113,26 +113,29 @@ def toggles(chart: ChartInfo) -> list[Variant]:
     return found
 
 
-def sample_value(node: Mapping[str, Any]) -> Any:
-    """A typical non-null value the schema ``node`` allows (None when it has none)."""
+def sample_values(node: Mapping[str, Any]) -> list[Any]:
+    """Two typical non-null values the schema ``node`` allows (empty when it has none):
+    two, because a template may fall back to exactly the first when the value is unset
+    (a PodDisruptionBudget's `maxUnavailable: 1`), and the set case must differ."""
     for option in _alternatives(node):
         types = option.get("type")
         types = types if isinstance(types, list) else [types]
         if "integer" in types or "number" in types:
-            minimum = option.get("minimum", 1)
-            return max(int(minimum), 1)
+            low = max(int(option.get("minimum", 1)), 1)
+            high = int(option.get("maximum", low + 1))
+            return [low, min(low + 1, high)] if high > low else [low]
         if "string" in types and "enum" in option:
-            return option["enum"][0]
+            return list(option["enum"][:2])
         if "boolean" in types:
-            return True
-    return None
+            return [True, False]
+    return []
 
 
-def null_defaults(chart: ChartInfo) -> list[tuple[str, Any]]:
-    """The dotted paths of every ``null`` default, with a sample value to set."""
+def null_defaults(chart: ChartInfo) -> list[tuple[str, list[Any]]]:
+    """The dotted paths of every ``null`` default, with sample values to set."""
     schema = chart_schema(chart)
     return [
-        (".".join(path), sample_value(schema_at(schema, path)))
+        (".".join(path), sample_values(schema_at(schema, path)))
         for path, value in _leaves(chart_defaults(chart))
         if value is None
     ]
