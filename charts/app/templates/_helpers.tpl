@@ -227,6 +227,10 @@ Usage: {{- include "app.probes" . | nindent 10 }}
 {{- end -}}
 {{- range $kind := list "startup" "liveness" "readiness" }}
 {{- $full := get $v (printf "%sProbe" $kind) }}
+{{- $handlers := keys (pick ($full | default dict) "exec" "httpGet" "tcpSocket" "grpc") | sortAlpha }}
+{{- if gt (len $handlers) 1 }}
+{{- fail (printf "%sProbe: one handler only, got %s" $kind (join ", " $handlers)) }}
+{{- end }}
 {{- if $full }}
 {{ $kind }}Probe:
   {{- toYaml $full | nindent 2 }}
