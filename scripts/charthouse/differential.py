@@ -29,12 +29,12 @@ from charthouse.charts import ChartInfo
 from charthouse.errors import CharthouseError
 from charthouse.manifests import Manifests, Object
 from charthouse.render import (
-    DEFAULT_KUBE_VERSION,
     HelmBinaryRenderer,
     RenderRequest,
     SdkRenderer,
     sdk_available,
 )
+from charthouse.render_choices import DEFAULT_KUBE_VERSION
 from charthouse.rendercache import Outcome
 
 ObjectKey = tuple[str, str, str]

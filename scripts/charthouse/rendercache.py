@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from charthouse import paths
-from charthouse.chartdocs import write_atomically
-from charthouse.charts import ensure_dependencies
+from charthouse.atomicfile import write
+from charthouse.chartdeps import ensure_dependencies
+from charthouse.digest import tree_digest
 from charthouse.render import HelmBinaryRenderer, RenderError, RenderRequest
 
 MAX_ENTRIES = 20_000
@@ -63,12 +64,9 @@ def _stamp(root: Path) -> tuple[tuple[str, int, int], ...]:
 
 @cache
 def _digest(root: Path, stamp: tuple[tuple[str, int, int], ...]) -> str:
-    """Content digest of the tree ``root`` as it was at ``stamp``."""
-    digest = hashlib.sha256()
-    for name, _, _ in stamp:
-        digest.update(name.encode() + b"\0")
-        digest.update(hashlib.sha256((root / name).read_bytes()).digest())
-    return digest.hexdigest()
+    """Content digest of the tree ``root`` as it was at ``stamp`` (taken once per
+    stamp: the stamp changes whenever a file does)."""
+    return tree_digest(root)
 
 
 def _binary_identity(binary: Path) -> list[Any]:
@@ -118,7 +116,7 @@ def _store(key: str, outcome: Outcome) -> None:
     path = _entry_path(key)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"text": outcome.text, "error": outcome.error, "warnings": list(outcome.warnings)}
-    write_atomically(path, json.dumps(payload))
+    write(path, json.dumps(payload), fsync=False)
 
 
 def prune(limit: int = MAX_ENTRIES) -> int:

@@ -35,7 +35,8 @@ import pytest
 from charthouse import differential, variants
 from charthouse.charts import ChartInfo, all_charts
 from charthouse.errors import CharthouseError
-from charthouse.render import SUPPORTED_KUBE_VERSIONS, RenderRequest, SdkRenderer, sdk_available
+from charthouse.render import RenderRequest, SdkRenderer, sdk_available
+from charthouse.render_choices import SUPPORTED_KUBE_VERSIONS
 
 
 @cache

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from charthouse import tools
-from charthouse.charts import all_charts, ensure_dependencies
+from charthouse.chartdeps import ensure_dependencies
+from charthouse.charts import all_charts
 from charthouse.proc import run
 
 HELMS = [pytest.param("helm3", id="helm3"), pytest.param("helm4", id="helm4")]

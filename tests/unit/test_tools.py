@@ -284,7 +284,8 @@ def test_a_new_revision_of_the_recipe_rebuilds_at_the_same_version(
     rebuilt = charthouse(env, "install")
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "building hello v1.2.3" in rebuilt.stderr
-    binary = tmp_path / "home" / "tools" / "hello-v1.2.3-r1" / "hello"
+    (build,) = (tmp_path / "home" / "tools").glob("hello-v1.2.3-r1*/")  # + the module's digest
+    binary = build / "hello"
     out = subprocess.run([binary], capture_output=True, text=True, check=True).stdout
     assert out == "hello v1.2.3-patched\n"
     assert (tmp_path / "home" / "bin" / "hello").resolve() == binary

@@ -16,6 +16,7 @@ from charthouse import paths, render
 from charthouse.charts import ChartInfo
 from charthouse.judges.model import Inputs, RenderedScenario
 from charthouse.manifests import Manifests
+from charthouse.render_choices import DEFAULT_KUBE_VERSION
 
 RELEASE = "judged"
 NAMESPACE = "charthouse"
@@ -26,7 +27,7 @@ def build(
     workdir: Path,
     *,
     all_charts: Sequence[ChartInfo] = (),
-    kube_version: str = render.DEFAULT_KUBE_VERSION,
+    kube_version: str = DEFAULT_KUBE_VERSION,
 ) -> Inputs:
     """Render ``charts`` into ``workdir``; ``all_charts`` (default: ``charts``), library
     charts included, are the ones whose metadata the chart-level judges read."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 from charthouse import paths, tools
-from charthouse.chartdocs import write_atomically
+from charthouse.atomicfile import write
 from charthouse.judges import actionlint, artifacthub, checkov, kubeconform, kubescore, pluto
 from charthouse.judges.model import Finding, Inputs
 
@@ -63,7 +63,7 @@ def _run_one(judge: ModuleType, inputs: Inputs, use_cache: bool) -> JudgeRun:
         return JudgeRun(judge.NAME, found, time.perf_counter() - started, cached=True)
     found = list(judge.run(binary, inputs))
     cache_file.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(cache_file, json.dumps([f.as_json() for f in found]))
+    write(cache_file, json.dumps([f.as_json() for f in found]), fsync=False)
     return JudgeRun(judge.NAME, found, time.perf_counter() - started, cached=False)
 
 

@@ -12,6 +12,8 @@ import jsonschema
 import pytest
 import yaml
 
+from charthouse import render as rendering
+from charthouse import render_choices
 from charthouse.manifests import Manifests
 from charthouse.paths import CHARTS_DIR
 from charthouse.validate import check_objects
@@ -465,7 +467,7 @@ def utilization(resource: str, percent: int) -> dict[str, Any]:
 def test_hpa_renders_exactly_the_targets_that_are_set(
     render: RenderFn,
     helm: int,
-    engine: rendering.Engine,
+    engine: render_choices.Engine,
     autoscaling: dict[str, Any],
     expected: list[dict[str, Any]],
 ) -> None:
@@ -866,7 +868,7 @@ HELM_CREATE_STYLE = Path(__file__).parent / "fixtures" / "helm-create-style-valu
 
 @pytest.mark.parametrize(("helm", "engine"), ENGINES)
 def test_a_helm_create_style_values_file_renders_as_written(
-    render: RenderFn, helm: int, engine: rendering.Engine
+    render: RenderFn, helm: int, engine: render_choices.Engine
 ) -> None:
     """A typical service's values, in the `helm create` layout, used unchanged."""
     manifests = render(CHART, values_files=[HELM_CREATE_STYLE], helm=helm, engine=engine)
@@ -900,11 +902,11 @@ def test_a_helm_create_style_values_file_validates_unchanged() -> None:
     result = run_scenario(
         load_chart(CHART_DIR),
         Scenario("helm-create-style", HELM_CREATE_STYLE),
-        rendering.SUPPORTED_KUBE_VERSIONS,
+        render_choices.SUPPORTED_KUBE_VERSIONS,
         (3, 4),
     )
     assert result.failures == []
-    assert result.renders == 2 * len(rendering.SUPPORTED_KUBE_VERSIONS)
+    assert result.renders == 2 * len(render_choices.SUPPORTED_KUBE_VERSIONS)
 
 
 @pytest.fixture(scope="module", params=[3, 4], ids=["helm3", "helm4"])
@@ -939,7 +941,7 @@ def test_helm_create_values_render_once_the_tag_is_pinned(
     assert app["startupProbe"]["httpGet"] == {"path": "/", "port": "http"}
     assert deployment["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
     assert manifests.get("ServiceAccount", "rel-app")["automountServiceAccountToken"] is True
-    assert check_objects(manifests, rendering.DEFAULT_KUBE_VERSION) == []
+    assert check_objects(manifests, render_choices.DEFAULT_KUBE_VERSION) == []
 
 
 def test_helm_create_values_with_an_empty_tag_fail_naming_the_fix(
