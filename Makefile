@@ -20,8 +20,8 @@ INTEGRATION_WORKERS ?= 4
 # Extra pytest arguments for both integration runs (e.g. --durations=10, -k name).
 PYTEST_EXTRA ?=
 
-.PHONY: help setup tools lint test test-unit test-contract test-images test-integration release \
-        serve \
+.PHONY: help setup tools tools-core tools-judges lint test test-unit test-contract test-images \
+        test-integration release serve \
         cluster-up cluster-down bench fuzz validate docs clean
 
 help: ## list targets
@@ -43,13 +43,18 @@ setup: $(STAMP) ## create the venv and build every pinned tool (cached)
 tools-core: $(STAMP)
 	@$(CH) tools install helm3 helm4 ct
 
-lint: tools-core ## ruff, mypy --strict, yamllint, ct lint
+# The chart judges of `charthouse judge` (ci/tools.yaml; rejected checks in ci/judges.yaml).
+tools-judges: $(STAMP)
+	@$(CH) tools install kubeconform kube-score checkov pluto ah actionlint
+
+lint: tools-core tools-judges ## ruff, mypy --strict, yamllint, ct lint, docs, chart judges
 	ruff check scripts tests bench
 	ruff format --check scripts tests bench
 	mypy --strict scripts
 	yamllint -c ci/lintconf.yaml charts ct.yaml ci
 	ct lint --config ct.yaml --all
 	$(CH) docs --check
+	$(CH) judge
 
 validate: tools-core ## charthouse validate over every chart, scenario, k8s version, helm 3+4
 	$(CH) validate

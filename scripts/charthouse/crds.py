@@ -155,10 +155,17 @@ def _schemas() -> dict[tuple[str, str], dict[str, Any]]:
 
 @cache
 def _validator(api_version: str, kind: str) -> ValidateFn | None:
+    body = strict_schema(api_version, kind)
+    return None if body is None else compile_schema(body)
+
+
+def strict_schema(api_version: str, kind: str) -> dict[str, Any] | None:
+    """The strict JSON schema of a pinned CRD's kind (unknown fields rejected,
+    status left out), or None when no pinned CRD defines it."""
     schema = _schemas().get((api_version, kind))
     if schema is None:
         return None
-    body = _strict(schema)
+    body: dict[str, Any] = _strict(schema)
     body.setdefault("properties", {}).update(
         {
             "apiVersion": {"type": "string"},
@@ -168,7 +175,7 @@ def _validator(api_version: str, kind: str) -> ValidateFn | None:
     )
     body["required"] = sorted({*body.get("required", []), "apiVersion", "kind", "metadata"})
     body["properties"].pop("status", None)
-    return compile_schema(body)
+    return body
 
 
 def known_kinds() -> set[tuple[str, str]]:

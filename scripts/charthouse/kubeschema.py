@@ -145,14 +145,26 @@ def _compile_cached(digest: str, canonical: str) -> ValidateFn:
     return validate
 
 
-@cache
-def validator_for(kube_version: str, api_version: str, kind: str) -> ValidateFn | None:
-    """The compiled validator, or None when no built-in schema exists (a CRD kind)."""
+def standalone_schema(kube_version: str, api_version: str, kind: str) -> dict[str, Any] | None:
+    """The strict schema of a built-in kind with every definition it reaches inlined
+    (draft 7), or None when the kind has no built-in schema (a CRD kind)."""
     directory = _schema_dir(kube_version)
     file_name = _schema_file_name(api_version, kind)
     if not (directory / file_name).is_file():
         return None
-    return compile_schema(_self_contained(directory, file_name))
+    return _self_contained(directory, file_name)
+
+
+def schema_file_name(api_version: str, kind: str) -> str:
+    """``deployment-apps-v1.json``: the bundle's (and kubeconform's) file naming."""
+    return _schema_file_name(api_version, kind)
+
+
+@cache
+def validator_for(kube_version: str, api_version: str, kind: str) -> ValidateFn | None:
+    """The compiled validator, or None when no built-in schema exists (a CRD kind)."""
+    schema = standalone_schema(kube_version, api_version, kind)
+    return None if schema is None else compile_schema(schema)
 
 
 def field_of(exc: fastjsonschema.JsonSchemaValueException) -> str:

@@ -4,8 +4,8 @@
 * :class:`SdkRenderer` renders in-process through ``helm-python-sdk`` (the Helm 4
   Go SDK as a shared library): ~50x faster, which makes rendering every chart x
   scenario x Kubernetes version affordable in unit tests. It is young and has a
-  single maintainer, so it is only a fast path: ``tests/unit/test_render_engines.py``
-  proves both engines produce identical objects for every scenario, and
+  single maintainer, so it is only a fast path: ``tests/unit/test_helm_differential.py``
+  proves it and the helm 3 and helm 4 binaries produce identical objects, and
   :func:`get_renderer` falls back to the binary whenever the SDK is unavailable.
 """
 
@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
-
-import yaml
 
 from charthouse import tools, values
 from charthouse.chartdeps import ensure_dependencies
@@ -63,6 +62,23 @@ class Renderer(Protocol):
         ...
 
 
+_SURROGATES = re.compile(r"(?<!\\)((?:\\\\)*)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})")
+
+
+def values_document(values: Mapping[str, Any]) -> str:
+    """``values`` as a values file helm reads back exactly: JSON (YAML 1.2 reads it
+    as written, where PyYAML's YAML 1.1 output leaves "08" unquoted for helm to read
+    as a number), with characters beyond the BMP as YAML's ``\\U`` escapes, since
+    helm's parser refuses JSON's surrogate pairs."""
+
+    def astral(match: re.Match[str]) -> str:
+        high, low = int(match.group(2), 16), int(match.group(3), 16)
+        code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+        return f"{match.group(1)}\\U{code:08x}"
+
+    return _SURROGATES.sub(astral, json.dumps(dict(values)))
+
+
 def _helm_error(chart: Path, stderr: str) -> str:
     lines = [line.removeprefix("Error: ") for line in stderr.strip().splitlines()]
     lines = [line for line in lines if not line.startswith(("Use --debug", "helm.go:"))]
@@ -80,6 +96,10 @@ class HelmBinaryRenderer:
         self.helm = tools.ensure_tool(self.name)
 
     def render(self, request: RenderRequest) -> str:
+        return self.render_with_log(request)[0]
+
+    def render_with_log(self, request: RenderRequest) -> tuple[str, str]:
+        """The manifests and helm's stderr (its warnings) of a successful render."""
         ensure_dependencies(request.chart, self.helm)
         cmd: list[str | Path] = [
             self.helm,
@@ -97,15 +117,15 @@ class HelmBinaryRenderer:
             cmd += ["--values", values_file]
         with tempfile.TemporaryDirectory(prefix="charthouse-render-") as tmp:
             if request.values:
-                inline = Path(tmp) / "inline-values.yaml"
-                inline.write_text(yaml.safe_dump(dict(request.values)))
+                inline = Path(tmp) / "inline-values.json"
+                inline.write_text(values_document(request.values))
                 cmd += ["--values", inline]
             for expression in request.set_values:
                 cmd += ["--set", expression]
             result = run(cmd, check=False, timeout=120)
         if result.returncode != 0:
             raise RenderError(_helm_error(request.chart, result.stderr))
-        return result.stdout
+        return result.stdout, result.stderr
 
 
 class SdkRenderer:

@@ -57,6 +57,8 @@ class ToolPin:
     host_packages: tuple[str, ...] = ()
     module: str = ""
     in_module: bool = False
+    pypi: str = ""
+    revision: int = 0
 
     @property
     def binary_name(self) -> str:
@@ -68,10 +70,12 @@ class ToolPin:
         pin a digest of that module's directory, since editing its main.go or go.mod
         changes the binary without changing the version. Reading a few small files
         keeps the warm path free of subprocesses; worktrees with different module
-        contents each keep their own build."""
+        contents each keep their own build. A ``revision`` of the pin (a changed
+        recipe, e.g. ldflags, at the same version) is part of it too."""
+        version = f"{self.version}-r{self.revision}" if self.revision else self.version
         if self.gomod is None:
-            return self.version
-        return f"{self.version}-{tree_digest(self.gomod)[:12]}"
+            return version
+        return f"{version}-{tree_digest(self.gomod)[:12]}"
 
     @property
     def install_dir(self) -> Path:
@@ -79,12 +83,14 @@ class ToolPin:
 
     @property
     def built_path(self) -> Path:
+        if self.pypi:  # a launcher written last, so it exists only for a complete install
+            return self.install_dir / "bin" / self.binary_name
         return self.install_dir / self.binary_name
 
     @property
     def found_marker(self) -> Path:
         """Records the PATH binary accepted for this pin, so we probe PATH only once."""
-        return paths.CACHE_HOME / "tools" / f"{self.name}-{self.version}.onpath"
+        return paths.CACHE_HOME / "tools" / f"{self.name}-{self.identity}.onpath"
 
 
 @dataclass(frozen=True)
@@ -120,9 +126,10 @@ def load_pins(path: Path | None = None) -> Pins:
         if not isinstance(entry, dict):
             raise CharthouseError(f"{where}: expected a mapping")
         gomod = entry.get("gomod")
+        pypi = str(entry.get("pypi", ""))
         tools[name] = ToolPin(
             name=name,
-            package=_field(entry, "package", where, str),
+            package=pypi or _field(entry, "package", where, str),
             version=_field(entry, "version", where, str),
             ldflags=" ".join(str(entry.get("ldflags", "")).split()),
             gomod=(paths.REPO_ROOT / gomod) if gomod else None,
@@ -136,6 +143,8 @@ def load_pins(path: Path | None = None) -> Pins:
             host_packages=_strings(entry, "hostPackages", where),
             module=str(entry.get("module", "")),
             in_module=bool(entry.get("inModule", False)),
+            pypi=pypi,
+            revision=_revision(entry, where),
         )
         _check_in_module(tools[name], where)
     aliases = {str(k): str(v) for k, v in (data.get("aliases") or {}).items()}
@@ -157,6 +166,13 @@ def _check_in_module(tool: ToolPin, where: str) -> None:
         )
     if tool.gomod is not None:
         raise CharthouseError(f"{where}: inModule and gomod exclude each other")
+
+
+def _revision(entry: Mapping[str, Any], where: str) -> int:
+    value = entry.get("revision", 0)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise CharthouseError(f"{where}.revision: expected a non-negative integer, got {value!r}")
+    return value
 
 
 def pin(name: str) -> ToolPin:
@@ -249,6 +265,40 @@ def _module_copy(tool: ToolPin, go: str, staging: Path, env: Mapping[str, str]) 
     return copy
 
 
+def _install_pypi(tool: ToolPin) -> Path:
+    """A Python tool in a venv of its own (its dependency pins never meet ours),
+    at ``<install_dir>/venv``. Scripts in a venv record its path, so it is built in
+    place; the launcher ``<install_dir>/bin/<binary>`` is written last, atomically,
+    and its presence is what marks the install complete."""
+    venv = tool.install_dir / "venv"
+    shutil.rmtree(tool.install_dir, ignore_errors=True)
+    try:
+        run([sys.executable, "-m", "venv", venv], timeout=600)
+        pip: list[str | Path] = [
+            venv / "bin" / "python",
+            "-m",
+            "pip",
+            "--disable-pip-version-check",
+        ]
+        run([*pip, "install", "--quiet", f"{tool.pypi}=={tool.version}"], timeout=3600)
+    except CharthouseError as exc:
+        shutil.rmtree(tool.install_dir, ignore_errors=True)
+        raise CharthouseError(
+            f"{tool.name}: pip install {tool.pypi}=={tool.version} failed:\n{exc}"
+        ) from exc
+    script = venv / "bin" / tool.binary_name
+    if not script.is_file():
+        shutil.rmtree(tool.install_dir, ignore_errors=True)
+        raise CharthouseError(f"{tool.name}: {tool.pypi} installed no {tool.binary_name} script")
+    launcher = tool.built_path
+    launcher.parent.mkdir(parents=True, exist_ok=True)
+    tmp = launcher.with_name(f".{launcher.name}.{os.getpid()}")
+    tmp.write_text(f'#!/bin/sh\nexec "{script}" "$@"\n')
+    tmp.chmod(0o755)
+    tmp.replace(launcher)
+    return launcher
+
+
 def _build(tool: ToolPin, go: str) -> Path:
     started = time.monotonic()
     staging = tool.install_dir.with_name(f".{tool.install_dir.name}.build-{os.getpid()}")
@@ -324,6 +374,11 @@ def _ensure(tool: ToolPin, go_required: str, report: _Reporter | None) -> Path:
             return on_path
         for group in tool.host_packages:
             hostpkgs.ensure(group)
+        if tool.pypi:
+            if report is None:
+                return _install_pypi(tool)
+            with report.building(tool):
+                return _install_pypi(tool)
         go = _go_binary(go_required)
         if report is None:
             return _build(tool, go)

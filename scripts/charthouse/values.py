@@ -194,6 +194,15 @@ def chart_defaults(chart: ChartInfo) -> Values:
     return _defaults(values_file, values_file.stat().st_mtime_ns)
 
 
+def chart_schema(chart: ChartInfo) -> dict[str, Any]:
+    """The chart's parsed ``values.schema.json`` (``{}`` without one). Callers must
+    not mutate the result."""
+    schema_file = chart.path / "values.schema.json"
+    if not schema_file.is_file():
+        return {}
+    return _schema(schema_file, schema_file.stat().st_mtime_ns)[0]
+
+
 def _check(chart: ChartInfo, layers: Sequence[ValuesSource], prefix: tuple[str, ...]) -> list[str]:
     schema_file = chart.path / "values.schema.json"
     if not schema_file.is_file():

@@ -10,7 +10,11 @@ content is passed through to Kubernetes verbatim, which validates it, so
 exploring it here would only test Kubernetes' own field formats.
 
 ``make test`` runs a bounded number of examples per chart; ``make fuzz`` sets
-``CHARTHOUSE_FUZZ_EXAMPLES`` for a larger run.
+``CHARTHOUSE_FUZZ_EXAMPLES`` for a larger run. The first
+``CHARTHOUSE_DIFFERENTIAL_EXAMPLES`` (default 8) examples per chart also go to the helm
+3 / helm 4 / SDK comparison of ``test_helm_differential.py``: generating examples from
+these schemas costs seconds each, so one generation serves both, and every run
+compares a new sample.
 """
 
 from __future__ import annotations
@@ -23,14 +27,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
+from test_helm_differential import assert_engines_agree
 
 from charthouse.charts import ChartInfo, all_charts
 from charthouse.manifests import Manifests
-from charthouse.render import RenderError, render
+from charthouse.render import RenderError, RenderRequest, render
 from charthouse.validate import check_objects
 from charthouse.values import ValuesSource, schema_errors
 
 EXAMPLES = int(os.environ.get("CHARTHOUSE_FUZZ_EXAMPLES", "25"))
+DIFFERENTIAL_EXAMPLES = int(os.environ.get("CHARTHOUSE_DIFFERENTIAL_EXAMPLES", "8"))
 NAME_PATTERN = "^[a-z][a-z0-9]{0,8}$"
 
 
@@ -60,7 +66,9 @@ def fuzz_cases() -> list[Any]:
     ]
 
 
-def check_generated(chart: ChartInfo, values: dict[str, Any]) -> None:
+def check_generated(chart: ChartInfo, values: dict[str, Any], *, compare: bool = False) -> None:
+    if compare:  # every engine accepts or rejects it alike, and renders the same objects
+        assert_engines_agree(RenderRequest(chart.path, values=values))
     problems = schema_errors(chart, [ValuesSource("generated values", values)])
     if problems:
         assert all(p.startswith("generated values: ") or ": " in p for p in problems)
@@ -82,11 +90,20 @@ def test_schema_generated_values_render_valid_or_are_rejected(chart: ChartInfo) 
     schema.pop("required", None)  # overrides may leave out what defaults provide
     strategy: st.SearchStrategy[dict[str, Any]] = from_schema(schema)
 
+    budget = {"compared": 0, "failing": False}
+
     @settings(
         max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
     )
     @given(values=strategy)
     def run(values: dict[str, Any]) -> None:
-        check_generated(chart, values)
+        # the first examples, and every one after a failure, so that shrinking compares too
+        compare = bool(budget["failing"]) or int(budget["compared"]) < DIFFERENTIAL_EXAMPLES
+        budget["compared"] = int(budget["compared"]) + compare
+        try:
+            check_generated(chart, values, compare=compare)
+        except AssertionError:
+            budget["failing"] = True
+            raise
 
     run()

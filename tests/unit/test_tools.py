@@ -266,3 +266,26 @@ def test_an_in_module_pin_needs_its_module_path(tmp_path: Path) -> None:
     )
     with pytest.raises(CharthouseError, match=r"tools\.tool\.module: inModule needs the module"):
         tools.load_pins(pins)
+
+
+def test_a_new_revision_of_the_recipe_rebuilds_at_the_same_version(
+    sample: tuple[dict[str, str], Path],
+) -> None:
+    """ldflags changed at the same version (as helm 3's Kubernetes version flags did):
+    bumping `revision` builds afresh instead of reusing the old binary."""
+    env, tmp_path = sample
+    assert charthouse(env, "install").returncode == 0
+    pins = tmp_path / "tools.yaml"
+    pins.write_text(
+        pins.read_text()
+        .replace("-X main.version={version}", "-X main.version={version}-patched")
+        .replace("    version: v1.2.3\n", "    version: v1.2.3\n    revision: 1\n")
+    )
+    rebuilt = charthouse(env, "install")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "building hello v1.2.3" in rebuilt.stderr
+    (build,) = (tmp_path / "home" / "tools").glob("hello-v1.2.3-r1*/")  # + the module's digest
+    binary = build / "hello"
+    out = subprocess.run([binary], capture_output=True, text=True, check=True).stdout
+    assert out == "hello v1.2.3-patched\n"
+    assert (tmp_path / "home" / "bin" / "hello").resolve() == binary

@@ -109,11 +109,14 @@ Usage: {{ $workloads := (include "app.workloads" . | fromYaml).items }}
 {{/*
 app.env: the container's env list, or nothing. Sources in order: config.env
 (from the ConfigMap), secrets.env (from the Secret), env, extraEnv (templates
-allowed, so an umbrella can name "{{ .Release.Name }}-database"). Within extraEnv
-a later entry replaces an earlier one of the same name (Kubernetes' own "last
-wins", made explicit: a schema cannot see duplicates inside a list, and
-server-side apply (Helm 4) rejects duplicate list keys). A name set by two
-different sources fails the render naming both: that is a conflict, not an edit.
+allowed, so an umbrella can name "{{ .Release.Name }}-database"). `env` is either
+a map (NAME: value or NAME: {valueFrom: ...}) or, as in `helm create` charts, the
+Kubernetes list of {name, value|valueFrom}; scalar values become strings either
+way. Within one list (env or extraEnv) a later entry replaces an earlier one of
+the same name (Kubernetes' own "last wins", made explicit: a schema cannot see
+duplicates inside a list, and server-side apply (Helm 4) rejects duplicate list
+keys). A name set by two different sources fails the render naming both: that is
+a conflict, not an edit.
 Usage: {{- include "app.env" . | nindent 10 }}
 */}}
 {{- define "app.env" -}}
@@ -127,6 +130,9 @@ Usage: {{- include "app.env" . | nindent 10 }}
 {{- range $name, $key := .Values.secrets.env -}}
 {{- $entries = append $entries (dict "source" (printf "secrets.env.%s" $name) "var" (dict "name" $name "valueFrom" (dict "secretKeyRef" (dict "name" $secretName "key" $key)))) -}}
 {{- end -}}
+{{- if kindIs "slice" .Values.env -}}
+{{- $entries = concat $entries (include "app.envList" (dict "list" .Values.env "path" "env") | fromYaml).items -}}
+{{- else -}}
 {{- range $name, $value := .Values.env -}}
 {{- $var := dict "name" $name -}}
 {{- if kindIs "map" $value -}}
@@ -136,18 +142,10 @@ Usage: {{- include "app.env" . | nindent 10 }}
 {{- end -}}
 {{- $entries = append $entries (dict "source" (printf "env.%s" $name) "var" $var) -}}
 {{- end -}}
-{{- $extraEnv := list -}}
+{{- end -}}
 {{- if .Values.extraEnv -}}
-{{- $extraEnv = include "common.tplvalues.render" (dict "value" .Values.extraEnv "context" $) | fromYamlArray -}}
-{{- end -}}
-{{- $lastIndex := dict -}}
-{{- range $i, $var := $extraEnv -}}
-{{- $_ := set $lastIndex (toString $var.name) $i -}}
-{{- end -}}
-{{- range $i, $var := $extraEnv -}}
-{{- if eq (get $lastIndex (toString $var.name)) $i -}}
-{{- $entries = append $entries (dict "source" (printf "extraEnv[%d]" $i) "var" $var) -}}
-{{- end -}}
+{{- $extraEnv := include "common.tplvalues.render" (dict "value" .Values.extraEnv "context" $) | fromYamlArray -}}
+{{- $entries = concat $entries (include "app.envList" (dict "list" $extraEnv "path" "extraEnv") | fromYaml).items -}}
 {{- end -}}
 {{- $vars := list -}}
 {{- range $entries -}}
@@ -162,6 +160,30 @@ Usage: {{- include "app.env" . | nindent 10 }}
 env:
 {{- toYaml $vars | nindent 2 }}
 {{- end -}}
+{{- end -}}
+
+{{/*
+app.envList: the entries of a Kubernetes-form env list ("list", at value path
+"path") as YAML {items: [{source, var}]}: a later entry replaces an earlier one
+of the same name, and a scalar value becomes a string.
+Usage: {{ $entries := (include "app.envList" (dict "list" .Values.extraEnv "path" "extraEnv") | fromYaml).items }}
+*/}}
+{{- define "app.envList" -}}
+{{- $lastIndex := dict -}}
+{{- range $i, $var := .list -}}
+{{- $_ := set $lastIndex (toString $var.name) $i -}}
+{{- end -}}
+{{- $items := list -}}
+{{- range $i, $var := .list -}}
+{{- if eq (get $lastIndex (toString $var.name)) $i -}}
+{{- $var = deepCopy $var -}}
+{{- if not (or (kindIs "invalid" $var.value) (kindIs "string" $var.value)) -}}
+{{- $_ := set $var "value" (toString $var.value) -}}
+{{- end -}}
+{{- $items = append $items (dict "source" (printf "%s[%d]" $.path $i) "var" $var) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml (dict "items" $items) -}}
 {{- end -}}
 
 {{/*
@@ -184,6 +206,64 @@ Usage: {{- include "app.probe" (dict "kind" "livenessProbe" "probe" .Values.prob
   periodSeconds: {{ int $p.periodSeconds }}
   timeoutSeconds: {{ int $p.timeoutSeconds }}
   failureThreshold: {{ int $p.failureThreshold }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+app.probes: the container's startup, liveness and readiness probes. A complete
+probe under its `helm create` name (startupProbe, livenessProbe, readinessProbe)
+replaces the probes.* entry of its kind. While startupProbe is unset and
+livenessProbe is set, the startup probe uses the liveness handler with the
+probes.startup timings (the pattern the Kubernetes docs recommend), so an image
+that serves no /health/startup still starts.
+Usage: {{- include "app.probes" . | nindent 10 }}
+*/}}
+{{- define "app.probes" -}}
+{{- $v := .Values -}}
+{{- $startup := $v.probes.startup -}}
+{{- if and (not $v.startupProbe) $v.livenessProbe -}}
+{{- $handler := omit $v.livenessProbe "initialDelaySeconds" "periodSeconds" "timeoutSeconds" "successThreshold" "failureThreshold" "terminationGracePeriodSeconds" -}}
+{{- $startup = merge (dict "custom" $handler) (deepCopy $startup) -}}
+{{- end -}}
+{{- range $kind := list "startup" "liveness" "readiness" }}
+{{- $full := get $v (printf "%sProbe" $kind) }}
+{{- $handlers := keys (pick ($full | default dict) "exec" "httpGet" "tcpSocket" "grpc") | sortAlpha }}
+{{- if gt (len $handlers) 1 }}
+{{- fail (printf "%sProbe: one handler only, got %s" $kind (join ", " $handlers)) }}
+{{- end }}
+{{- if $full }}
+{{ $kind }}Probe:
+  {{- toYaml $full | nindent 2 }}
+{{- else }}
+{{- with include "app.probe" (dict "kind" (printf "%sProbe" $kind) "probe" (eq $kind "startup" | ternary $startup (get $v.probes $kind))) }}
+{{ . }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+app.automountToken: whether the pods mount an API token: serviceAccount.automount
+(the `helm create` name) when set, else serviceAccount.automountToken.
+Usage: automountServiceAccountToken: {{ include "app.automountToken" . }}
+*/}}
+{{- define "app.automountToken" -}}
+{{- $sa := .Values.serviceAccount -}}
+{{- if kindIs "invalid" $sa.automount -}}{{ $sa.automountToken }}{{- else -}}{{ $sa.automount }}{{- end -}}
+{{- end -}}
+
+{{/*
+app.defaultImage: the image whose version is the chart's appVersion (the default
+image.repository). Only for it does an empty image.tag mean appVersion: any other
+image's empty tag fails, naming the fix, instead of pulling <image>:<appVersion>.
+Usage: {{ include "app.validateImage" . }}
+*/}}
+{{- define "app.defaultImage" -}}traefik/whoami{{- end -}}
+
+{{- define "app.validateImage" -}}
+{{- $image := .Values.image -}}
+{{- if and (eq (toString $image.tag) "") (not $image.digest) (ne $image.repository (include "app.defaultImage" .)) -}}
+{{- fail (printf "image.tag: empty means the chart's appVersion (%s), the version of its default image %s, not of %s: set image.tag to your image's version (or image.digest)" .Chart.AppVersion (include "app.defaultImage" .) $image.repository) -}}
 {{- end -}}
 {{- end -}}
 

@@ -1,7 +1,10 @@
 {{/*
 common.images.image: the full image reference "registry/repository:tag@digest".
 - registry: .Values.global.imageRegistry when set (a mirror for the whole
-  umbrella), else image.registry; omitted when both are empty.
+  umbrella); else the registry host that starts image.repository, as in
+  `helm create` charts ("ghcr.io/org/app": a first path component with a "." or
+  ":", or "localhost", is a host, as Docker reads image names); else
+  image.registry; omitted when all are empty.
 - tag: image.tag, defaulting to .Chart.AppVersion.
 - An empty or "latest" tag without a digest fails the render: a moving tag makes
   rollbacks and `helm diff` meaningless. "path" names the value in the message
@@ -12,8 +15,17 @@ Usage: {{ include "common.images.image" (dict "image" .Values.image "context" $)
 {{- define "common.images.image" -}}
 {{- $path := default "image" .path -}}
 {{- $global := .context.Values.global | default dict -}}
-{{- $registry := default .image.registry $global.imageRegistry -}}
 {{- $repository := required (printf "%s.repository is required" $path) .image.repository -}}
+{{- $registry := .image.registry -}}
+{{- $parts := splitList "/" $repository -}}
+{{- if gt (len $parts) 1 -}}
+{{- $first := first $parts -}}
+{{- if or (contains "." $first) (contains ":" $first) (eq $first "localhost") -}}
+{{- $registry = $first -}}
+{{- $repository = rest $parts | join "/" -}}
+{{- end -}}
+{{- end -}}
+{{- $registry = default $registry $global.imageRegistry -}}
 {{- $tag := default .context.Chart.AppVersion .image.tag | toString -}}
 {{- $digest := .image.digest | default "" -}}
 {{- if and (not $digest) (or (eq $tag "") (eq $tag "latest")) -}}

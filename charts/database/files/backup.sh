@@ -4,7 +4,9 @@
 # A dump is written to "<name>.partial" and renamed only after pg_dump and its
 # checksum succeeded, so a crashed run never leaves a file that looks complete.
 # Older dumps beyond BACKUP_RETENTION are pruned only after a successful dump.
-# Connection: PGHOST/PGPORT/PGUSER/PGPASSWORD from the environment.
+# Connection: PGHOST/PGPORT/PGUSER from the environment; the password from the
+# Secret's file CHARTHOUSE_PASSWORD_FILE, handed to libpq through a private pgpass
+# file (never the environment or argv). Without it, libpq's own defaults apply.
 set -Eeuo pipefail
 
 : "${BACKUP_DIR:?BACKUP_DIR is required}"
@@ -14,8 +16,19 @@ set -Eeuo pipefail
 log() { printf '%s backup: %s\n' "$(date -u +%FT%TZ)" "$*"; }
 
 partial=""
-cleanup() { if [ -n "$partial" ]; then rm -f -- "$partial"; fi; }
+pgpass=""
+cleanup() {
+	if [ -n "$partial" ]; then rm -f -- "$partial"; fi
+	if [ -n "$pgpass" ]; then rm -f -- "$pgpass"; fi
+}
 trap cleanup EXIT
+
+if [ -n "${CHARTHOUSE_PASSWORD_FILE:-}" ]; then
+	# shellcheck source=pgpass.sh
+	. "$(dirname -- "${BASH_SOURCE[0]}")/pgpass.sh"
+	pgpass="$(pgpass_from_file "$CHARTHOUSE_PASSWORD_FILE")"
+	export PGPASSFILE="$pgpass"
+fi
 
 # keep_newest DIR GLOB N: delete all but the N newest files matching GLOB
 # (names embed a UTC timestamp, so name order is age order) and their sidecars.

@@ -7,6 +7,9 @@
 # the Secret's on every start. It connects over the container-local socket
 # (pg_hba "local ... trust"), so it works even when the stored password is the
 # old one. It never fails the container: problems are logged and it exits 0.
+# The passwords come from the Secret's files (POSTGRES_PASSWORD_FILE, and
+# CHARTHOUSE_APP_PASSWORD_FILE for the application role), as the image's own
+# entrypoint reads them.
 set -uo pipefail
 # Write into the container log (PID 1 is postgres, same uid) so the outcome is
 # visible with `kubectl logs`; hook output is otherwise discarded.
@@ -25,10 +28,20 @@ until pg_isready -q -h 127.0.0.1 -p "$port"; do
 	sleep 2
 done
 
+if ! admin_password="$(<"${POSTGRES_PASSWORD_FILE:?}")"; then
+	echo "charthouse: password sync skipped: cannot read ${POSTGRES_PASSWORD_FILE}"
+	exit 0
+fi
+app_password=""
+if [ -n "${CHARTHOUSE_APP_PASSWORD_FILE:-}" ] && ! app_password="$(<"$CHARTHOUSE_APP_PASSWORD_FILE")"; then
+	echo "charthouse: password sync skipped: cannot read ${CHARTHOUSE_APP_PASSWORD_FILE}"
+	exit 0
+fi
+
 if psql -X -q -v ON_ERROR_STOP=1 -h "$socket_dir" -p "$port" -U postgres -d postgres \
-	--set admin_password="$POSTGRES_PASSWORD" \
+	--set admin_password="$admin_password" \
 	--set app_user="${CHARTHOUSE_APP_USERNAME:-}" \
-	--set app_password="${CHARTHOUSE_APP_PASSWORD:-}" <<-'EOSQL'
+	--set app_password="$app_password" <<-'EOSQL'
 	SET log_statement = 'none';
 	SET log_min_duration_statement = -1;
 	ALTER ROLE postgres PASSWORD :'admin_password';

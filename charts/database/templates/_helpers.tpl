@@ -72,6 +72,40 @@ Usage: {{ with include "database.auth.uriKey" . }}
 {{- end -}}
 
 {{/*
+database.passwordsDir: where the pods mount the Secret's passwords as files.
+database.passwordsVolume: that volume, "passwords": the postgres role's password as
+`admin-password`, the application role's as `user-password` (only when it has a
+key of its own), mode 0440 (readable by the pod's fsGroup). The postgres image
+reads POSTGRES_PASSWORD_FILE, the exporter DATA_SOURCE_PASS_FILE, the chart's
+scripts the same files: no password is ever an environment variable of a pod.
+database.passwordFile: the file of (dict "context" . "role" "admin"|"user"); the
+user's is the admin file when both share one password.
+Usage: {{- include "database.passwordsVolume" . | nindent 8 }}
+       {{ include "database.passwordFile" (dict "context" $ "role" "user") }}
+*/}}
+{{- define "database.passwordsDir" -}}/run/secrets/database{{- end -}}
+
+{{- define "database.passwordsVolume" -}}
+{{- $keys := .Values.auth.secretKeys -}}
+- name: passwords
+  secret:
+    secretName: {{ include "database.secretName" . | quote }}
+    defaultMode: 0440
+    items:
+      - key: {{ $keys.adminPasswordKey | quote }}
+        path: admin-password
+      {{- if not (include "database.auth.sharedPassword" .) }}
+      - key: {{ $keys.userPasswordKey | quote }}
+        path: user-password
+      {{- end }}
+{{- end -}}
+
+{{- define "database.passwordFile" -}}
+{{- $shared := include "database.auth.sharedPassword" .context -}}
+{{- printf "%s/%s-password" (include "database.passwordsDir" .context) (ternary "admin" "user" (or (eq .role "admin") (not (not $shared)))) -}}
+{{- end -}}
+
+{{/*
 database.dataVolumeClaimName: the PVC the data lives in: the existing claim, or
 the one the volumeClaimTemplate `data` creates for pod 0.
 Usage: {{ include "database.dataVolumeClaimName" . }}

@@ -121,7 +121,7 @@ spec:
         sources:
           - configMap:
               name: {{ include "common.names.componentFullname" (dict "context" $ "component" "dynamic") }}
-          {{- with $v.tls.defaultCertificate.secretName }}
+          {{- with $v.entryPoints.websecure.tls.defaultCertificate.secretName }}
           - secret:
               name: {{ include "common.tplvalues.render" (dict "value" . "context" $) | quote }}
               items:

@@ -190,8 +190,8 @@ Usage: {{ include "ingress.dynamicConfig" . }}
 */}}
 {{- define "ingress.dynamicConfig" -}}
 {{- $v := .Values -}}
-{{- $tls := dict "options" (dict "default" (dict "minVersion" $v.tls.minVersion "sniStrict" $v.tls.sniStrict)) -}}
-{{- if $v.tls.defaultCertificate.secretName -}}
+{{- $tls := dict "options" (dict "default" (dict "minVersion" $v.entryPoints.websecure.tls.minVersion "sniStrict" $v.entryPoints.websecure.tls.sniStrict)) -}}
+{{- if $v.entryPoints.websecure.tls.defaultCertificate.secretName -}}
 {{- $_ := set $tls "stores" (dict "default" (dict "defaultCertificate" (dict
   "certFile" "/etc/traefik/dynamic/default-tls.crt"
   "keyFile" "/etc/traefik/dynamic/default-tls.key"))) -}}

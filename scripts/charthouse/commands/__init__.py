@@ -33,6 +33,10 @@ COMMANDS: dict[str, CommandInfo] = {
     "validate": CommandInfo(
         "charthouse.commands.validate", "lint, render and strictly validate charts"
     ),
+    "judge": CommandInfo(
+        "charthouse.commands.judge",
+        "run the pinned third-party linters over the rendered charts (ci/judges.yaml)",
+    ),
     "release": CommandInfo(
         "charthouse.commands.release",
         "package, sign, index and publish the charts changed since their last release",

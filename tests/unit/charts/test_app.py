@@ -12,8 +12,11 @@ import jsonschema
 import pytest
 import yaml
 
+from charthouse import render as rendering
+from charthouse import render_choices
 from charthouse.manifests import Manifests
 from charthouse.paths import CHARTS_DIR
+from charthouse.validate import check_objects
 from support.rendering import RenderErrorFn, RenderFn
 
 CHART = "app"
@@ -439,6 +442,54 @@ def test_hpa_removes_replicas_and_carries_cpu_memory_and_pods_metrics(render: Re
     assert spec["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 300
 
 
+ENGINES = [
+    pytest.param(3, "binary", id="helm3"),
+    pytest.param(4, "binary", id="helm4"),
+    pytest.param(
+        4,
+        "sdk",
+        id="sdk",
+        marks=pytest.mark.skipif(not rendering.sdk_available(), reason="SDK not loadable"),
+    ),
+]
+
+
+def utilization(resource: str, percent: int) -> dict[str, Any]:
+    target = {"type": "Utilization", "averageUtilization": percent}
+    return {"type": "Resource", "resource": {"name": resource, "target": target}}
+
+
+@pytest.mark.parametrize(("helm", "engine"), ENGINES)
+@pytest.mark.parametrize(
+    ("autoscaling", "expected"),
+    [
+        pytest.param({}, [utilization("cpu", 70)], id="cpu-default-only"),
+        pytest.param(
+            {"targetCPUUtilizationPercentage": None, "targetMemoryUtilizationPercentage": 80},
+            [utilization("memory", 80)],
+            id="memory-only",
+        ),
+        pytest.param(
+            {"targetMemoryUtilizationPercentage": 75},
+            [utilization("cpu", 70), utilization("memory", 75)],
+            id="both",
+        ),
+    ],
+)
+def test_hpa_renders_exactly_the_targets_that_are_set(
+    render: RenderFn,
+    helm: int,
+    engine: render_choices.Engine,
+    autoscaling: dict[str, Any],
+    expected: list[dict[str, Any]],
+) -> None:
+    """A null target means none, with every helm: Helm 4.2+ drops null defaults, and a
+    template that read them with `get` rendered a 0 % memory target that scales to max."""
+    values = {"autoscaling": {"enabled": True, **autoscaling}}
+    hpa = render(CHART, values, helm=helm, engine=engine).get("HorizontalPodAutoscaler", "rel-app")
+    assert hpa["spec"]["metrics"] == expected
+
+
 @pytest.mark.parametrize("strategy", ["rolling", "recreate", "canary", "blueGreen"])
 def test_no_replicas_on_any_deployment_an_hpa_targets(render: RenderFn, strategy: str) -> None:
     manifests = render(
@@ -674,7 +725,6 @@ def test_extra_objects_and_common_metadata(render: RenderFn) -> None:
         ({"service": {"prot": 80}}, "prot"),
         ({"replicaCount": "three"}, "/replicaCount"),
         ({"image": {"tag": "latest"}}, "/image/tag"),
-        ({"image": {"tag": ""}}, "/image/tag"),
         ({"rollout": {"strategy": "bluegreen"}}, "/rollout/strategy"),
         ({"rollout": {"strategy": "canary", "canary": {"tag": "latest"}}}, "/rollout/canary/tag"),
         ({"rollout": {"canary": {"weight": 110}}}, "/rollout/canary/weight"),
@@ -737,20 +787,6 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-# -- determinism ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("values_file", SCENARIOS, ids=lambda p: p.name)
-def test_helm_3_and_helm_4_render_the_same_objects(render: RenderFn, values_file: Path) -> None:
-    helm3 = render(CHART, values_files=[values_file], helm=3, engine="binary")
-    helm4 = render(CHART, values_files=[values_file], helm=4, engine="binary")
-    assert sorted(helm3.objects, key=_identity) == sorted(helm4.objects, key=_identity)
-
-
-def _identity(obj: dict[str, Any]) -> tuple[str, str]:
-    return obj["kind"], obj["metadata"]["name"]
 
 
 def test_init_containers_are_restricted_and_templated(render: RenderFn) -> None:
@@ -835,3 +871,140 @@ def test_later_extra_env_entry_replaces_an_earlier_one(render: RenderFn) -> None
     names = [e["name"] for e in container(manifests.get("Deployment", "rel-app"))["env"]]
     assert names == ["B", "A"]
     assert env_of(manifests.get("Deployment", "rel-app"))["A"]["value"] == "2"
+
+
+# -- the helm create layout ------------------------------------------------------------
+
+HELM_CREATE_STYLE = Path(__file__).parent / "fixtures" / "helm-create-style-values.yaml"
+
+
+@pytest.mark.parametrize(("helm", "engine"), ENGINES)
+def test_a_helm_create_style_values_file_renders_as_written(
+    render: RenderFn, helm: int, engine: render_choices.Engine
+) -> None:
+    """A typical service's values, in the `helm create` layout, used unchanged."""
+    manifests = render(CHART, values_files=[HELM_CREATE_STYLE], helm=helm, engine=engine)
+    deployment = manifests.get("Deployment", "rel-app")
+    app = container(deployment)
+    assert app["image"] == "docker.io/myapp/api:1.0.0"
+    assert app["env"] == [{"name": "LOG_LEVEL", "value": "info"}]
+    assert app["resources"] == {
+        "requests": {"memory": "256Mi", "cpu": "250m"},
+        "limits": {"memory": "512Mi", "cpu": "500m"},
+    }
+    assert "replicas" not in deployment["spec"]
+    hpa = manifests.get("HorizontalPodAutoscaler", "rel-app")["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 10)
+    assert hpa["metrics"] == [utilization("cpu", 70)]
+    ingress = manifests.get("Ingress", "rel-app")
+    assert (
+        ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt-prod"
+    )
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert ingress["spec"]["tls"] == [{"secretName": "api-tls", "hosts": ["api.example.com"]}]
+    assert ingress["spec"]["rules"][0]["host"] == "api.example.com"
+
+
+def test_a_helm_create_style_values_file_validates_unchanged() -> None:
+    """charthouse validate's checks (schema, helm 3 and 4, every Kubernetes version,
+    strict object schemas, security policy) pass for that file as it is."""
+    from charthouse.charts import load_chart
+    from charthouse.validate import Scenario, run_scenario
+
+    result = run_scenario(
+        load_chart(CHART_DIR),
+        Scenario("helm-create-style", HELM_CREATE_STYLE),
+        render_choices.SUPPORTED_KUBE_VERSIONS,
+        (3, 4),
+    )
+    assert result.failures == []
+    assert result.renders == 2 * len(render_choices.SUPPORTED_KUBE_VERSIONS)
+
+
+@pytest.fixture(scope="module", params=[3, 4], ids=["helm3", "helm4"])
+def helm_create_values(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The values.yaml `helm create` writes, from the pinned helm itself."""
+    from charthouse import tools
+    from charthouse.proc import run
+
+    workdir = tmp_path_factory.mktemp(f"helm{request.param}-create")
+    run([tools.ensure_tool(f"helm{request.param}"), "create", "example"], cwd=workdir)
+    return workdir / "example" / "values.yaml"
+
+
+def test_helm_create_values_render_once_the_tag_is_pinned(
+    render: RenderFn, helm_create_values: Path, tmp_path: Path
+) -> None:
+    """Every key of helm create's own values.yaml is accepted in its shape: complete
+    probes, serviceAccount.automount, volumes/volumeMounts, an empty ingress class."""
+    values = yaml.safe_load(helm_create_values.read_text())
+    values["image"]["tag"] = "1.27.0"
+    pinned = tmp_path / "values.yaml"
+    pinned.write_text(yaml.safe_dump(values))
+    manifests = render(CHART, values_files=[pinned])
+    deployment = manifests.get("Deployment", "rel-app")
+    app = container(deployment)
+    assert app["image"] == "docker.io/nginx:1.27.0"
+    assert app["livenessProbe"] == {"httpGet": {"path": "/", "port": "http"}}
+    assert app["readinessProbe"] == {"httpGet": {"path": "/", "port": "http"}}
+    # no /health/startup on nginx: the startup probe checks the liveness handler
+    assert app["startupProbe"]["httpGet"] == {"path": "/", "port": "http"}
+    assert deployment["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+    assert manifests.get("ServiceAccount", "rel-app")["automountServiceAccountToken"] is True
+    assert check_objects(manifests, render_choices.DEFAULT_KUBE_VERSION) == []
+
+
+def test_helm_create_values_with_an_empty_tag_fail_naming_the_fix(
+    render_error: RenderErrorFn, helm_create_values: Path
+) -> None:
+    """`tag: ""` means the chart's appVersion; this chart's is the default image's
+    version, not nginx's: refused with the fix, rather than pulling nginx:v1.11.0."""
+    message = render_error(CHART, values_files=[helm_create_values])
+    assert "image.tag" in message and "nginx" in message and "v1.11.0" in message
+
+
+def test_an_empty_tag_means_the_app_version_for_the_default_image(render: RenderFn) -> None:
+    app = container(render(CHART, {"image": {"tag": ""}}).get("Deployment", "rel-app"))
+    assert app["image"] == "docker.io/traefik/whoami:v1.11.0"
+
+
+def test_the_default_image_helper_names_the_default_repository() -> None:
+    defaults = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
+    helpers = (CHART_DIR / "templates" / "_helpers.tpl").read_text()
+    assert '{{- define "app.defaultImage" -}}' + defaults["image"]["repository"] in helpers
+
+
+def test_env_list_entries_keep_their_order_and_later_ones_win(render: RenderFn) -> None:
+    env = [
+        {"name": "PORT", "value": 8080},
+        {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "DEBUG", "value": True},
+        {"name": "PORT", "value": "9090"},
+    ]
+    app = container(render(CHART, {"env": env}).get("Deployment", "rel-app"))
+    assert app["env"] == [
+        {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "DEBUG", "value": "true"},
+        {"name": "PORT", "value": "9090"},
+    ]
+
+
+def test_env_list_and_extra_env_may_not_set_one_name_twice(render_error: RenderErrorFn) -> None:
+    message = render_error(
+        CHART, {"env": [{"name": "A", "value": "1"}], "extraEnv": [{"name": "A", "value": "2"}]}
+    )
+    assert "extraEnv[0]" in message and "env[0]" in message
+
+
+def test_helm_create_volumes_are_added_after_the_extra_ones(render: RenderFn) -> None:
+    values = {
+        "extraVolumes": [{"name": "a", "emptyDir": {}}],
+        "volumes": [{"name": "b", "secret": {"secretName": "s"}}],
+        "volumeMounts": [{"name": "b", "mountPath": "/etc/b", "readOnly": True}],
+    }
+    deployment = render(CHART, values).get("Deployment", "rel-app")
+    volumes = deployment["spec"]["template"]["spec"]["volumes"]
+    assert [v["name"] for v in volumes][-2:] == ["a", "b"]
+    assert container(deployment)["volumeMounts"][-1]["mountPath"] == "/etc/b"

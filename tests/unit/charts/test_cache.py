@@ -495,3 +495,11 @@ def test_global_image_registry_applies_to_every_image(render: RenderFn) -> None:
     m = render(CHART, {"global": {"imageRegistry": "mirror.example"}, "metrics": {"enabled": True}})
     images = {c["image"] for p in m.pod_templates() for c in p.spec["containers"]}
     assert len(images) == 2 and all(i.startswith("mirror.example/") for i in images)
+
+
+def test_network_policy_lets_valkey_reach_dns_only(render: RenderFn) -> None:
+    dns = {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+    spec = render(CHART).get("NetworkPolicy", STS)["spec"]
+    assert spec["policyTypes"] == ["Ingress", "Egress"] and spec["egress"] == [dns]
+    off = render(CHART, {"networkPolicy": {"egress": {"enabled": False}}})
+    assert "egress" not in off.get("NetworkPolicy", STS)["spec"]

@@ -174,6 +174,34 @@ def test_global_registry_replaces_the_image_registry(render: RenderFn) -> None:
     assert out["image"] == "mirror.internal:5000/example/app:1.0.0"
 
 
+@pytest.mark.parametrize(
+    ("repository", "expected"),
+    [
+        ("ghcr.io/org/api", "ghcr.io/org/api:1.0.0"),
+        ("registry.example.com:5000/api", "registry.example.com:5000/api:1.0.0"),
+        ("localhost/api", "localhost/api:1.0.0"),
+        ("org/api", "docker.io/org/api:1.0.0"),
+        ("api", "docker.io/api:1.0.0"),
+    ],
+)
+def test_a_registry_host_in_the_repository_is_the_registry(
+    render: RenderFn, repository: str, expected: str
+) -> None:
+    """`helm create` charts name the whole image in `repository`: its host is not
+    prefixed by the chart's default `registry` (docker.io/ghcr.io/... would not pull)."""
+    assert (
+        helpers(render, {"image": {"repository": repository, "tag": "1.0.0"}})["image"] == expected
+    )
+
+
+def test_the_global_mirror_replaces_a_registry_host_in_the_repository(render: RenderFn) -> None:
+    values = {
+        "global": {"imageRegistry": "mirror.internal"},
+        "image": {"repository": "ghcr.io/org/api", "tag": "1.0.0"},
+    }
+    assert helpers(render, values)["image"] == "mirror.internal/org/api:1.0.0"
+
+
 def test_tag_defaults_to_app_version(render: RenderFn) -> None:
     assert helpers(render, {"image": {"tag": ""}})["image"] == "docker.io/example/app:2.3.4"
 

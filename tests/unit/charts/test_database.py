@@ -96,12 +96,31 @@ def test_no_init_container_and_no_token(render: RenderFn) -> None:
     assert render(CHART).get("ServiceAccount", STS)["automountServiceAccountToken"] is False
 
 
-def test_probes_use_pg_isready_over_tcp(render: RenderFn) -> None:
+def test_probes_ask_three_different_questions(render: RenderFn) -> None:
+    """Startup: the final server listens on TCP. Liveness: the postmaster answers.
+    Readiness: the application's role logs in to its database with the Secret's password."""
     pg = container(pod_spec(render(CHART)), "postgresql")
-    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-        command = pg[probe]["exec"]["command"]
-        assert command[0] == "pg_isready"
-        assert command[command.index("-h") + 1] == "127.0.0.1"
+    startup = pg["startupProbe"]["exec"]["command"]
+    assert startup[0] == "pg_isready" and startup[startup.index("-h") + 1] == "127.0.0.1"
+    assert pg["livenessProbe"]["exec"]["command"] == [
+        "bash",
+        "/opt/charthouse/scripts/probe.sh",
+        "live",
+    ]
+    assert pg["readinessProbe"]["exec"]["command"] == [
+        "bash",
+        "/opt/charthouse/scripts/probe.sh",
+        "ready",
+        "app",
+        "app",
+        "/run/secrets/database/user-password",
+    ]
+
+
+def test_readiness_logs_in_as_the_superuser_when_the_app_is_postgres(render: RenderFn) -> None:
+    m = render(CHART, values_files=[CHART_DIR / "ci" / "superuser-app-values.yaml"])
+    command = container(pod_spec(m), "postgresql")["readinessProbe"]["exec"]["command"]
+    assert command[3:] == ["postgres", "shop", "/run/secrets/database/admin-password"]
 
 
 # -- workload shape ------------------------------------------------------------
@@ -175,19 +194,57 @@ def test_generated_passwords_are_strong_and_distinct(render: RenderFn) -> None:
     assert f":{data['password']}@" in data["uri"]
 
 
+def secret_env_refs(m: Manifests) -> list[str]:
+    """Every environment variable of every pod that reads a Secret."""
+    found = []
+    for template in m.pod_templates():
+        spec = template.spec
+        for c in [*spec.get("initContainers", []), *spec.get("containers", [])]:
+            for e in c.get("env", []):
+                if "secretKeyRef" in (e.get("valueFrom") or {}):
+                    found.append(f"{template.owner['kind']} {c['name']} {e['name']}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "values_file",
+    [None, "backup-verify", "metrics", "existing-secret", "superuser-app"],
+)
+def test_no_password_is_an_environment_variable(render: RenderFn, values_file: str | None) -> None:
+    """PostgreSQL, the exporter, the backup Job and helm test read the Secret as files."""
+    files = [CHART_DIR / "ci" / f"{values_file}-values.yaml"] if values_file else []
+    assert secret_env_refs(render(CHART, values_files=files)) == []
+
+
+def test_passwords_are_mounted_read_only_for_the_pods_group(render: RenderFn) -> None:
+    m = render(CHART, values_files=[CHART_DIR / "ci" / "metrics-values.yaml"])
+    spec = pod_spec(m)
+    assert volumes(spec)["passwords"]["secret"] == {
+        "secretName": STS,
+        "defaultMode": 0o440,
+        "items": [
+            {"key": "postgres-password", "path": "admin-password"},
+            {"key": "password", "path": "user-password"},
+        ],
+    }
+    for name in ("postgresql", "metrics"):
+        assert mounts(container(spec, name))["/run/secrets/database"] == "passwords"
+    pg = env(container(spec, "postgresql"))
+    assert pg["POSTGRES_PASSWORD_FILE"] == "/run/secrets/database/admin-password"
+    assert pg["CHARTHOUSE_APP_PASSWORD_FILE"] == "/run/secrets/database/user-password"
+    exporter = env(container(spec, "metrics"))
+    assert exporter["DATA_SOURCE_PASS_FILE"] == "/run/secrets/database/admin-password"
+
+
 def test_generated_passwords_never_reach_the_pod_template(render: RenderFn) -> None:
-    """Pods take passwords by secretKeyRef only, and no checksum of a generated
+    """Pods read passwords from the Secret's files only, and no checksum of a generated
     Secret sits on the pod template (it would roll pods on every GitOps render)."""
     # Two independent renders (a no-op --set defeats the per-arguments memo).
     a = render(CHART, set_values=["nameOverride=database"])
     b = render(CHART)
     assert sts(a)["spec"]["template"] == sts(b)["spec"]["template"]
     assert secret_data(a)["password"] != secret_data(b)["password"]
-    pg = container(pod_spec(b), "postgresql")
-    assert env(pg)["POSTGRES_PASSWORD"] == {
-        "secretKeyRef": {"name": STS, "key": "postgres-password"}
-    }
-    assert env(pg)["CHARTHOUSE_APP_PASSWORD"] == {"secretKeyRef": {"name": STS, "key": "password"}}
+    assert secret_env_refs(b) == []
 
 
 def test_changing_an_explicit_password_restarts_postgres_to_sync_it(render: RenderFn) -> None:
@@ -205,16 +262,16 @@ def test_changing_an_explicit_password_restarts_postgres_to_sync_it(render: Rend
 def test_existing_secret_renders_no_secret_and_is_referenced_everywhere(render: RenderFn) -> None:
     m = render(CHART, values_files=[CHART_DIR / "ci" / "existing-secret-values.yaml"])
     assert m.names("Secret") == ["app-db-credentials"]  # from extraObjects, not the chart
-    pg = container(pod_spec(m), "postgresql")
-    assert env(pg)["POSTGRES_PASSWORD"] == {
-        "secretKeyRef": {"name": "app-db-credentials", "key": "admin-password"}
-    }
-    test_env = env(m.get("Pod", "rel-database-test-connection")["spec"]["containers"][0])
-    assert test_env["DATABASE_URL"]["secretKeyRef"]["key"] == "database-url"
-    assert test_env["PGPASSWORD"]["secretKeyRef"] == {
-        "name": "app-db-credentials",
-        "key": "app-password",
-    }
+    assert volumes(pod_spec(m))["passwords"]["secret"]["secretName"] == "app-db-credentials"
+    assert [i["key"] for i in volumes(pod_spec(m))["passwords"]["secret"]["items"]] == [
+        "admin-password",
+        "app-password",
+    ]
+    test_pod = m.get("Pod", "rel-database-test-connection")["spec"]
+    uri = volumes(test_pod)["uri"]["secret"]
+    assert uri["secretName"] == "app-db-credentials" and uri["optional"] is True
+    assert uri["items"] == [{"key": "database-url", "path": "uri"}]
+    assert volumes(test_pod)["passwords"]["secret"]["secretName"] == "app-db-credentials"
 
 
 def test_secret_keys_may_be_any_valid_key_name(render: RenderFn) -> None:
@@ -222,18 +279,21 @@ def test_secret_keys_may_be_any_valid_key_name(render: RenderFn) -> None:
     m = render(CHART, {"auth": {"secretKeys": keys, "password": "pw"}})
     data = secret_data(m)
     assert data["-"] == "pw" and data["DATABASE_URL"].startswith("postgresql://app:pw@")
-    assert (
-        env(container(pod_spec(m), "postgresql"))["POSTGRES_PASSWORD"]["secretKeyRef"]["key"] == "0"
-    )
+    items = volumes(pod_spec(m))["passwords"]["secret"]["items"]
+    assert items == [
+        {"key": "0", "path": "admin-password"},
+        {"key": "-", "path": "user-password"},
+    ]
 
 
 def test_a_uri_key_that_is_also_a_password_key_keeps_the_password(render: RenderFn) -> None:
     m = render(CHART, {"auth": {"secretKeys": {"uriKey": "password"}, "password": "pw"}})
     data = secret_data(m)
     assert data["password"] == "pw" and "uri" not in data
-    test_env = env(m.get("Pod", "rel-database-test-connection")["spec"]["containers"][0])
-    assert "DATABASE_URL" not in test_env  # helm test logs in with PG* instead
-    assert test_env["PGPASSWORD"]["secretKeyRef"]["key"] == "password"
+    test_pod = m.get("Pod", "rel-database-test-connection")["spec"]
+    assert "uri" not in volumes(test_pod)  # helm test logs in with PG* instead
+    test_env = env(test_pod["containers"][0])
+    assert test_env["CHARTHOUSE_PASSWORD_FILE"] == "/run/secrets/database/user-password"
 
 
 def test_one_key_for_both_passwords_means_one_shared_password(render: RenderFn) -> None:
@@ -241,9 +301,11 @@ def test_one_key_for_both_passwords_means_one_shared_password(render: RenderFn) 
     m = render(CHART, {"auth": {"secretKeys": keys, "password": "app-pw"}})
     data = secret_data(m)
     assert data["pw"] == "app-pw" and data["uri"].startswith("postgresql://app:app-pw@")
+    assert volumes(pod_spec(m))["passwords"]["secret"]["items"] == [
+        {"key": "pw", "path": "admin-password"}
+    ]
     pg = env(container(pod_spec(m), "postgresql"))
-    assert pg["POSTGRES_PASSWORD"]["secretKeyRef"]["key"] == "pw"
-    assert pg["CHARTHOUSE_APP_PASSWORD"]["secretKeyRef"]["key"] == "pw"
+    assert pg["POSTGRES_PASSWORD_FILE"] == pg["CHARTHOUSE_APP_PASSWORD_FILE"]
 
 
 def test_app_role_is_created_by_an_init_script_not_as_superuser(render: RenderFn) -> None:
@@ -384,7 +446,7 @@ def test_metrics_sidecar_service_and_optional_servicemonitor(render: RenderFn) -
     exporter = container(pod_spec(m), "metrics")
     assert exporter["image"] == "quay.io/prometheuscommunity/postgres-exporter:v0.20.1"
     assert exporter["ports"] == [{"name": "http-metrics", "containerPort": 9187, "protocol": "TCP"}]
-    assert env(exporter)["DATA_SOURCE_PASS"]["secretKeyRef"]["key"] == "postgres-password"
+    assert env(exporter)["DATA_SOURCE_PASS_FILE"] == "/run/secrets/database/admin-password"
     assert m.get("Service", "rel-database-metrics")["spec"]["ports"][0]["port"] == 9187
     assert m.of_kind("ServiceMonitor") == []
     sm = render(CHART, values_files=[CHART_DIR / "ci" / "servicemonitor-values.yaml"]).get(
@@ -405,6 +467,44 @@ def test_network_policy_admits_the_release_and_labelled_clients_only(render: Ren
     } in rule["from"]
     open_rule = render(CHART, {"networkPolicy": {"allowExternal": True}}).get("NetworkPolicy", STS)
     assert "from" not in open_rule["spec"]["ingress"][0]
+
+
+DNS_EGRESS = {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+
+
+def test_network_policy_lets_postgresql_reach_dns_only(render: RenderFn) -> None:
+    spec = render(CHART).get("NetworkPolicy", STS)["spec"]
+    assert spec["policyTypes"] == ["Ingress", "Egress"]
+    assert spec["egress"] == [DNS_EGRESS]
+    extra = {"to": [{"ipBlock": {"cidr": "10.1.0.0/16"}}], "ports": [{"port": 5432}]}
+    opened = render(CHART, {"networkPolicy": {"egress": {"extraEgress": [extra]}}})
+    assert opened.get("NetworkPolicy", STS)["spec"]["egress"] == [DNS_EGRESS, extra]
+    unrestricted = render(CHART, {"networkPolicy": {"egress": {"enabled": False}}})
+    spec = unrestricted.get("NetworkPolicy", STS)["spec"]
+    assert spec["policyTypes"] == ["Ingress"] and "egress" not in spec
+
+
+def test_backup_pods_accept_nothing_and_reach_dns_and_the_database(render: RenderFn) -> None:
+    m = render(CHART, values_files=[CHART_DIR / "ci" / "backup-values.yaml"])
+    spec = m.get("NetworkPolicy", "rel-database-backup")["spec"]
+    assert spec["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "backup"
+    assert spec["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in spec
+    to_primary = {"to": [{"podSelector": {"matchLabels": SELECTOR}}]}
+    assert spec["egress"] == [
+        DNS_EGRESS,
+        {**to_primary, "ports": [{"port": 5432, "protocol": "TCP"}]},
+    ]
+    job = m.get("CronJob", "rel-database-backup")["spec"]["jobTemplate"]["spec"]["template"]
+    labels = job["metadata"]["labels"]
+    assert all(labels[k] == v for k, v in spec["podSelector"]["matchLabels"].items())
+
+
+def test_backup_cronjob_never_overlaps_and_skips_a_run_it_missed(render: RenderFn) -> None:
+    cron = render(CHART, values_files=[CHART_DIR / "ci" / "backup-values.yaml"]).get(
+        "CronJob", "rel-database-backup"
+    )["spec"]
+    assert cron["concurrencyPolicy"] == "Forbid"
+    assert cron["startingDeadlineSeconds"] == 3600
 
 
 def test_network_policy_opens_metrics_to_the_namespace(render: RenderFn) -> None:
@@ -438,8 +538,9 @@ def test_helm_test_pod_logs_in_with_the_secret_uri(render: RenderFn) -> None:
     pod = render(CHART).get("Pod", "rel-database-test-connection")
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     script = pod["spec"]["containers"][0]["command"][-1]
-    assert 'pg_isready -h "$PGHOST"' in script and 'psql "$DATABASE_URL"' in script
-    assert env(pod["spec"]["containers"][0])["DATABASE_URL"]["secretKeyRef"]["key"] == "uri"
+    assert 'pg_isready -h "$PGHOST"' in script
+    assert 'psql "$(< /run/secrets/database-uri/uri)"' in script
+    assert volumes(pod["spec"])["uri"]["secret"]["items"] == [{"key": "uri", "path": "uri"}]
 
 
 # -- schema ----------------------------------------------------------------------------
@@ -608,6 +709,17 @@ class LocalPostgres:
             ]
         )
 
+    def secret_file(self, name: str, content: str) -> Path:
+        """A Secret key as the pod sees it: a file the server's user can read."""
+        path = self.root / "secrets" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(content)
+        path.chmod(0o400)
+        if self.as_user:
+            shutil.chown(path.parent, "postgres", "postgres")
+            shutil.chown(path, "postgres", "postgres")
+        return path
+
     def stop(self) -> None:
         self.run(
             ["pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop"], check=False
@@ -655,8 +767,9 @@ def _backup(server: LocalPostgres, retention: int = 7) -> subprocess.CompletedPr
         PGHOST="127.0.0.1",
         PGPORT=str(server.port),
         PGUSER="postgres",
-        PGPASSWORD="admin-pw",
+        CHARTHOUSE_PASSWORD_FILE=str(server.secret_file("admin-password", "admin-pw")),
         BACKUP_RETENTION=str(retention),
+        TMPDIR=str(server.root),
     )
     return server.run(["bash", str(CHART_DIR / "files" / "backup.sh")], env)
 
@@ -706,9 +819,9 @@ def test_sync_passwords_makes_the_database_accept_the_secret(postgres: LocalPost
     env = {
         "PGPORT": str(postgres.port),
         "CHARTHOUSE_SOCKET_DIR": str(postgres.socket),
-        "POSTGRES_PASSWORD": "new admin",
+        "POSTGRES_PASSWORD_FILE": str(postgres.secret_file("admin-password", "new admin")),
         "CHARTHOUSE_APP_USERNAME": "app",
-        "CHARTHOUSE_APP_PASSWORD": "new'app",
+        "CHARTHOUSE_APP_PASSWORD_FILE": str(postgres.secret_file("user-password", "new'app")),
     }
     result = postgres.run(["bash", str(CHART_DIR / "files" / "sync-passwords.sh")], env)
     assert "synchronised" in result.stdout
@@ -737,3 +850,32 @@ def test_sync_passwords_makes_the_database_accept_the_secret(postgres: LocalPost
     assert login("app", "stale") != 0
     assert login("postgres", "new admin") == 0
     assert "new admin" not in (postgres.root / "server.log").read_text()
+
+
+def _probe(server: LocalPostgres, *args: str) -> int:
+    env = {
+        "PGPORT": str(server.port),
+        "CHARTHOUSE_SOCKET_DIR": str(server.socket),
+        "TMPDIR": str(server.root),
+    }
+    probe = str(CHART_DIR / "files" / "probe.sh")
+    return server.run(["bash", probe, *args], env, check=False).returncode
+
+
+@needs_postgres
+def test_readiness_needs_a_login_of_the_app_role_to_its_database(postgres: LocalPostgres) -> None:
+    postgres.sql("CREATE ROLE app LOGIN PASSWORD 'a:b\\c'")
+    good = str(postgres.secret_file("user-password", "a:b\\c"))
+    wrong = str(postgres.secret_file("wrong-password", "stale"))
+    assert _probe(postgres, "ready", "app", "app", good) == 0
+    assert _probe(postgres, "ready", "app", "app", wrong) != 0  # e.g. a reinstall over old data
+    assert _probe(postgres, "ready", "app", "missing_db", good) != 0
+    assert _probe(postgres, "ready", "nobody", "app", good) != 0
+    assert not list(postgres.root.glob("charthouse-pgpass.*"))  # no password left behind
+
+
+@needs_postgres
+def test_liveness_is_the_postmaster_answering_not_a_login(postgres: LocalPostgres) -> None:
+    assert _probe(postgres, "live") == 0
+    postgres.stop()
+    assert _probe(postgres, "live") != 0

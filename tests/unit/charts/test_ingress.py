@@ -453,7 +453,7 @@ def test_static_config_change_rolls_pods_but_dynamic_change_does_not(render: Ren
     base = checksum({})
     assert checksum({"logs": {"level": "DEBUG"}}) != base
     assert checksum({"rateLimit": {"enabled": False, "average": 5}}) == base
-    assert checksum({"tls": {"minVersion": "VersionTLS13"}}) == base
+    assert checksum({"entryPoints": {"websecure": {"tls": {"minVersion": "VersionTLS13"}}}}) == base
 
 
 def test_probes_use_the_ping_entry_point(render: RenderFn) -> None:
@@ -566,3 +566,28 @@ def test_a_changed_3_7_option_with_an_older_traefik_is_refused_naming_it(
     )
     assert "providers.kubernetesIngressNGINX.proxyBodySize: needs Traefik v3.7" in message
     assert "v3.6.12" in message
+
+
+def test_networkpolicy_egress_is_opt_in_to_dns_api_server_and_backends(render: RenderFn) -> None:
+    default = render(CHART).get("NetworkPolicy", FULLNAME)["spec"]
+    assert default["policyTypes"] == ["Ingress"] and "egress" not in default
+    spec = render(CHART, {"networkPolicy": {"egress": {"enabled": True}}}).get(
+        "NetworkPolicy", FULLNAME
+    )["spec"]
+    assert spec["policyTypes"] == ["Ingress", "Egress"]
+    dns, api, backends = spec["egress"]
+    assert dns == {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+    assert api == {"ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}]}
+    assert backends == {"to": [{"namespaceSelector": {}}]}
+    narrowed = {
+        "enabled": True,
+        "apiServerPorts": [6443],
+        "backends": [{"namespaceSelector": {"matchLabels": {"team": "web"}}}],
+        "extraEgress": [{"to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}]}],
+    }
+    egress = render(CHART, {"networkPolicy": {"egress": narrowed}}).get("NetworkPolicy", FULLNAME)[
+        "spec"
+    ]["egress"]
+    assert egress[1] == {"ports": [{"port": 6443, "protocol": "TCP"}]}
+    assert egress[2] == {"to": narrowed["backends"]}
+    assert egress[3] == narrowed["extraEgress"][0]
