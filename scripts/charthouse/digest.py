@@ -1,6 +1,7 @@
-"""Content digests of directories: what a build's inputs are, whatever their
-mtimes. One function, shared by the tool cache (a tools module's directory) and
-the image cache keys (an image's directory, a stand-in's module)."""
+"""Content digests of directories and files: what a build's inputs are, whatever
+their mtimes. :func:`tree_digest` serves the tool cache (a tools module's
+directory) and the image cache keys (an image's directory, a stand-in's module);
+:func:`file_sha256` checks pinned downloads against their pins."""
 
 from __future__ import annotations
 
@@ -21,4 +22,13 @@ def tree_digest(directory: Path) -> str:
         with path.open("rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of one file's content (a pinned download, a wheel), read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
     return digest.hexdigest()

@@ -4,6 +4,7 @@ and load into a kind cluster the ones no public registry serves."""
 from __future__ import annotations
 
 import argparse
+import sys
 
 from charthouse.cluster.provider import DEFAULT_NAME
 from charthouse.errors import ExitCode
@@ -24,7 +25,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     push.add_argument(
         "--registry",
         metavar="HOST:PORT",
-        help="a running registry (default: start one on the persistent data dir for the push)",
+        help=(
+            "a running registry (default: the running cluster's registry, else one started "
+            "on the persistent data dir for the push)"
+        ),
     )
     push.set_defaults(func=_push)
     listing = actions.add_parser(
@@ -51,10 +55,23 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _push(args: argparse.Namespace) -> int:
+    """Push to ``--registry``, else to the running cluster's registry (a second
+    registry on the storage it serves would corrupt it), else to one started for
+    the push. Pushed to the cluster's registry, the node pulls rebuilt tags again."""
+    from charthouse.cluster.provider import state_dir
+    from charthouse.cluster.providers.embedded.cluster import EmbeddedCluster
     from charthouse.images import ensure, registry
 
-    if args.registry:
-        pushed = ensure(args.registry, args.names)
+    cluster = EmbeddedCluster(state_dir())
+    cluster_registry = cluster.registry_address()
+    target = args.registry.removeprefix("http://") if args.registry else cluster_registry
+    if target:
+        if target == cluster_registry:
+            say = f"charthouse: pushing to the running cluster's registry at {target}"
+            print(say, file=sys.stderr)
+        pushed = ensure(target, args.names)
+        if target == cluster_registry:
+            cluster.refresh_node_images({image.ref: image.image_id for image in pushed})
     else:
         with registry.running() as client:
             pushed = ensure(client.address, args.names)

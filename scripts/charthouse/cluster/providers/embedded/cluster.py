@@ -28,7 +28,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ from charthouse.cluster.providers.embedded import (
     kubeproxy,
     kwok,
     network,
+    nodeimages,
     registry,
     requirements,
     teardown,
@@ -150,6 +151,26 @@ class EmbeddedCluster:
 
     def component(self, name: str) -> Component:
         return Component(name, self.run_dir, self.log_dir)
+
+    def registry_address(self) -> str | None:
+        """Where this cluster's image registry listens (127.0.0.1:PORT) while its
+        process runs: pushes go there, never to a second registry on its storage."""
+        port = self._state().get("ports", {}).get("registry")
+        if not isinstance(port, int) or self.component("registry").pid() is None:
+            return None
+        return f"127.0.0.1:{port}"
+
+    def refresh_node_images(self, served: Mapping[str, str]) -> list[str]:
+        """Pull again each reference the node holds under another image ID than the
+        registry serves (``served``: reference -> image ID); the references pulled.
+        Nothing to do while containerd is not running."""
+        if self.component("containerd").pid() is None or not self.containerd.socket.exists():
+            return []
+        crictl = self.node_dir / "bin" / "crictl"
+        pulled = nodeimages.refresh(crictl, self.containerd.socket, served)
+        for ref in pulled:
+            print(f"charthouse: the node pulled {ref} again (rebuilt)", file=sys.stderr, flush=True)
+        return pulled
 
     @property
     def nodes(self) -> str:
@@ -349,6 +370,7 @@ class EmbeddedCluster:
             timeout=START_TIMEOUT,
             watch=watched,
         )
+        self.refresh_node_images(images.served)
         for path, obj in storage_objects():
             client.apply(path, obj)
         kubelet.ensure_cgroup_root()

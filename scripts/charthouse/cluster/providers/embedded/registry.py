@@ -10,17 +10,19 @@ survive ``down``/``up`` and are pushed once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
 @dataclass(frozen=True)
 class NodeImages:
-    """The images the node itself needs, by reference."""
+    """The images the node itself needs, by reference, and every reference the
+    registry serves with its image ID (what the node's cache must match)."""
 
     sandbox: str
     dns: str
+    served: Mapping[str, str] = field(default_factory=dict)
 
 
 def mirrored_registries() -> Sequence[str]:
@@ -39,5 +41,5 @@ def ensure_images(address: str) -> NodeImages:
     """Build what is missing, push what the registry lacks; the node's own image refs."""
     from charthouse.images import COREDNS_IMAGE, PAUSE_IMAGE, ensure
 
-    ensure(address)
-    return NodeImages(sandbox=PAUSE_IMAGE, dns=COREDNS_IMAGE)
+    served = {image.ref: image.image_id for image in ensure(address)}
+    return NodeImages(sandbox=PAUSE_IMAGE, dns=COREDNS_IMAGE, served=served)
