@@ -723,6 +723,7 @@ def test_extra_objects_and_common_metadata(render: RenderFn) -> None:
     [
         ({"imag": {"tag": "v1"}}, "imag"),
         ({"service": {"prot": 80}}, "prot"),
+        ({"service": {"prot": None}}, "prot"),  # helm keeps a null for an unknown key
         ({"replicaCount": "three"}, "/replicaCount"),
         ({"image": {"tag": "latest"}}, "/image/tag"),
         ({"rollout": {"strategy": "bluegreen"}}, "/rollout/strategy"),
@@ -956,13 +957,35 @@ def test_helm_create_values_render_once_the_tag_is_pinned(
     assert check_objects(manifests, render_choices.DEFAULT_KUBE_VERSION) == []
 
 
-def test_helm_create_values_with_an_empty_tag_fail_naming_the_fix(
+def test_helm_create_values_with_an_empty_tag_fail_naming_the_field(
     render_error: RenderErrorFn, helm_create_values: Path
 ) -> None:
     """`tag: ""` means the chart's appVersion; this chart's is the default image's
-    version, not nginx's: refused with the fix, rather than pulling nginx:v1.11.0."""
-    message = render_error(CHART, values_files=[helm_create_values])
-    assert "image.tag" in message and "nginx" in message and "v1.11.0" in message
+    version, not nginx's: the schema refuses it for any other image, naming image.tag,
+    rather than the chart pulling nginx:v1.11.0."""
+    for engine in ("binary", "sdk"):
+        message = render_error(CHART, values_files=[helm_create_values], engine=engine)
+        assert "image.tag" in message or "/image/tag" in message, message
+
+
+def test_the_template_names_the_fix_when_schema_validation_is_skipped(
+    helm_create_values: Path,
+) -> None:
+    """`helm template --skip-schema-validation` still cannot render nginx:v1.11.0."""
+    from charthouse import tools
+    from charthouse.chartdeps import ensure_dependencies
+    from charthouse.proc import run
+
+    helm = tools.ensure_tool("helm4")
+    ensure_dependencies(CHART_DIR, helm)
+    result = run(
+        [helm, "template", "rel", CHART_DIR, "-f", helm_create_values, "--skip-schema-validation"],
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "image.tag: empty means the chart's appVersion (v1.11.0)" in result.stderr
+    assert "not of nginx" in result.stderr
 
 
 def test_an_empty_tag_means_the_app_version_for_the_default_image(render: RenderFn) -> None:
