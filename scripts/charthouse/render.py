@@ -196,19 +196,12 @@ class SdkRenderer:
 
 
 def _conditions_key(info: ChartInfo, user_values: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """The value of each dependency's ``condition`` paths (defaults + user values)."""
+    """The value of each dependency's ``condition`` (defaults + user values)."""
     deps = [d for d in info.metadata.get("dependencies") or [] if isinstance(d, dict)]
     if any(d.get("tags") for d in deps):
         return None
     merged = values.deep_merge(values.chart_defaults(info), user_values)
-    key: list[Any] = []
-    for dep in deps:
-        for condition in str(dep.get("condition") or "").split(","):
-            node: Any = merged
-            for part in condition.strip().split(".") if condition.strip() else []:
-                node = node.get(part) if isinstance(node, Mapping) else None
-            key.append(node if isinstance(node, bool) else None)
-    return tuple(key)
+    return tuple(values.dependency_conditions(info, merged).values())
 
 
 def _join_like_helm(manifests: Mapping[str, str]) -> str:

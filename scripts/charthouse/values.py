@@ -43,12 +43,17 @@ def deep_merge(
     base: Mapping[str, Any], override: Mapping[str, Any], *, keep_null: bool = False
 ) -> Values:
     """Helm's merging: maps merge, everything else replaces. Over chart defaults a
-    ``null`` deletes the key; between user layers (``keep_null``) it is kept so the
-    final coalesce with the defaults can delete it, as ``helm -f a -f b`` does."""
+    ``null`` deletes a key the defaults set; a ``null`` for a key they do not set
+    stays, as helm keeps it (so the schema still sees a typo like ``app: {prot: null}``).
+    Between user layers (``keep_null``) every null is kept so the final coalesce with
+    the defaults can apply it, as ``helm -f a -f b`` does."""
     merged: Values = dict(base)
     for key, value in override.items():
         if value is None and not keep_null:
-            merged.pop(key, None)
+            if merged.get(key) is None:
+                merged[key] = None
+            else:
+                merged.pop(key)
         elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
             merged[key] = deep_merge(merged[key], value, keep_null=keep_null)
         else:
@@ -139,9 +144,14 @@ def schema_errors(chart: ChartInfo, layers: Sequence[ValuesSource]) -> list[str]
     """Every schema violation as ``<file>: <field>: <problem>``, for this chart and
     its ``file://`` subcharts (each validated on its own section plus ``global``)."""
     messages = _check(chart, layers, prefix=())
+    merged: Values = dict(chart_defaults(chart))
+    for layer in layers:
+        merged = deep_merge(merged, layer.values)
     for dep_dir in chart.file_dependencies:
         dep = load_chart(dep_dir)
         alias = _alias_of(chart, dep.name)
+        if not _enabled(chart, dep.name, merged):
+            continue  # helm validates only the subcharts it renders
         sub_layers = [
             ValuesSource(layer.label, _section(layer.values, alias))
             for layer in layers
@@ -154,6 +164,28 @@ def schema_errors(chart: ChartInfo, layers: Sequence[ValuesSource]) -> list[str]
         )
         messages += _check(dep, [defaults_layer, *sub_layers], prefix=(alias,))
     return messages
+
+
+def dependency_conditions(chart: ChartInfo, merged: Mapping[str, Any]) -> dict[str, bool | None]:
+    """Each dependency's ``condition`` as helm reads it: the first of its paths that
+    holds a boolean in ``merged`` (None: no condition, or no boolean there, so on)."""
+    found: dict[str, bool | None] = {}
+    for dep in chart.metadata.get("dependencies") or []:
+        if not isinstance(dep, dict):
+            continue
+        found[str(dep.get("name"))] = None
+        for condition in str(dep.get("condition") or "").split(","):
+            node: Any = merged
+            for part in condition.strip().split(".") if condition.strip() else []:
+                node = node.get(part) if isinstance(node, Mapping) else None
+            if isinstance(node, bool):
+                found[str(dep.get("name"))] = node
+                break
+    return found
+
+
+def _enabled(chart: ChartInfo, dep_name: str, merged: Mapping[str, Any]) -> bool:
+    return dependency_conditions(chart, merged).get(dep_name) is not False
 
 
 def _alias_of(chart: ChartInfo, dep_name: str) -> str:

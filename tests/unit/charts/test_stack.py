@@ -304,3 +304,10 @@ def test_global_values_reach_every_subchart(render: RenderFn) -> None:
 
 def test_typo_key_is_refused(render_error: RenderErrorFn) -> None:
     assert "databse" in render_error(CHART, {"databse": {"enabled": True}})
+
+
+@pytest.mark.parametrize("engine", ["binary", "sdk"])
+def test_a_disabled_subchart_s_values_are_not_validated(render: RenderFn, engine: str) -> None:
+    """As helm: the schema of a subchart its condition turns off is not applied."""
+    m = render("stack", {"app": {"enabled": False, "typo": None}}, engine=engine)  # type: ignore[arg-type]
+    assert "Deployment" not in {o["kind"] for o in m if o["metadata"]["name"] == "rel-app"}
