@@ -66,6 +66,22 @@ class Kube:
         ).to_dict()
         return created
 
+    def patch(
+        self, api_version: str, kind: str, name: str, namespace: str | None, patch: Obj
+    ) -> Obj:
+        """A JSON merge patch (RFC 7386), as ``kubectl patch --type merge`` sends."""
+        patched: Obj = (
+            self._resource(api_version, kind)
+            .patch(
+                body=patch,
+                name=name,
+                namespace=namespace,
+                content_type="application/merge-patch+json",
+            )
+            .to_dict()
+        )
+        return patched
+
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
         with contextlib.suppress(NotFoundError):
             self._resource(api_version, kind).delete(

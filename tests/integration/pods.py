@@ -38,12 +38,14 @@ def pod(
     labels: dict[str, str] | None = None,
     ports: list[dict[str, Any]] | None = None,
     readiness: dict[str, Any] | None = None,
+    env: list[dict[str, Any]] | None = None,
 ) -> Obj:
     """A one-container pod running ``script`` with ``sh -c``."""
     container: dict[str, Any] = {
         "name": "main",
         "image": image,
         "command": ["sh", "-c", script],
+        "env": env or [],
         "securityContext": RESTRICTED_CONTAINER if security is None else security,
         "resources": _RESOURCES,
         "volumeMounts": mounts or [],

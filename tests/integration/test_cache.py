@@ -1,18 +1,19 @@
 """The cache chart's promises about data and credentials, on a node that runs containers.
 
-WRITTEN FOR THE REAL-NODE CLUSTER AND NOT YET RUN. The tests that talk to Valkey through
-its Service need pods that really run (kubelet + containerd) and the cache image
-`docker.io/valkey/valkey:8.1.1` served by the cluster's local registry (the test image is
-built from Debian trixie's `valkey-server` 8.1.1); on the simulated (kwok) embedded
-cluster no container runs, so they skip themselves (fixture ``running_containers``). The
-password-stability and volume-guard tests need only the API server and run on either.
+The tests that talk to Valkey through its Service need pods that really run (kubelet +
+containerd) and the cache image `docker.io/valkey/valkey:8.1.1` served by the cluster's
+local registry (built here from Debian trixie's `valkey-server` 8.1.1); on the simulated
+(kwok) embedded cluster no container runs, so they skip themselves (fixture
+``running_containers``). The password-stability and volume-guard tests need only the API
+server and run on either.
 
 What a user relies on, each through the Service as a client connects:
 - a key written survives `helm upgrade` (the pod replaced), a hard pod kill, and
   `helm uninstall` + reinstall over the kept PVC;
 - the password is required (unauthenticated and wrong-password commands are refused), is
   unchanged by upgrades, and a volume size change is refused before Kubernetes does;
-- the stack's app reaches the cache through its REDIS_URL.
+- the stack's app reaches the cache through its REDIS_URL;
+- the metrics sidecar (the redis_exporter stand-in) reports the server up and its keys.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from . import pods
 from .harness import Deployer, chart_param
 from .helm import Helm
 from .kube import Kube, Obj, eventually
@@ -66,6 +68,9 @@ def _cache_image(kube: Kube, namespace: str, statefulset: str) -> str:
     return image
 
 
+CLIENT_SECURITY: dict[str, Any] = {**pods.RESTRICTED_CONTAINER, "runAsUser": 999, "runAsGroup": 999}
+
+
 def run_client(
     kube: Kube,
     namespace: str,
@@ -78,52 +83,10 @@ def run_client(
     """Run ``script`` (sh) in a restricted one-shot pod with the cache image; return its
     output. A client pod, not `kubectl exec`: the traffic goes through the Service and
     the NetworkPolicy as an app's does."""
-    name = f"client-{secrets.token_hex(4)}"
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
-        "spec": {
-            "restartPolicy": "Never",
-            "automountServiceAccountToken": False,
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": 999,
-                "runAsGroup": 999,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-            "containers": [
-                {
-                    "name": "client",
-                    "image": image,
-                    "command": ["sh", "-c", script],
-                    "env": env or [],
-                    "resources": {
-                        "requests": {"cpu": "10m", "memory": "16Mi"},
-                        "limits": {"memory": "32Mi"},
-                    },
-                    "securityContext": {
-                        "allowPrivilegeEscalation": False,
-                        "readOnlyRootFilesystem": True,
-                        "capabilities": {"drop": ["ALL"]},
-                    },
-                }
-            ],
-        },
-    }
-    kube.create(pod)
-
-    def finished() -> str | None:
-        live = kube.get("v1", "Pod", name, namespace)
-        phase = (live or {}).get("status", {}).get("phase")
-        return str(phase) if phase in ("Succeeded", "Failed") else None
-
-    try:
-        phase = eventually(finished, timeout=120, what=f"client pod {name} to finish")
-        logs: str = _core(kube).read_namespaced_pod_log(name, namespace, container="client")
-    finally:
-        kube.delete("v1", "Pod", name, namespace)
-    assert phase == "Succeeded", f"client pod {name} failed:\n{logs}"
+    phase, logs = pods.run(
+        kube, namespace, script, image=image, security=CLIENT_SECURITY, env=env, labels=labels
+    )
+    assert phase == "Succeeded", f"client pod failed:\n{logs}"
     return logs
 
 
@@ -219,9 +182,11 @@ def test_the_password_is_required(
 ) -> None:
     deploy("cache", helm, release=RELEASE)
     image = _cache_image(kube, namespace, FULLNAME)
+    # valkey-cli without a terminal prints an error reply and then an empty line.
     anonymous = run_client(
         kube, namespace, image, cli_script(["SET", "k", "v"], ["GET", "k"]), labels=CLIENT
-    ).splitlines()
+    ).split("\n")
+    anonymous = [line for line in anonymous if line]
     assert len(anonymous) == 2 and all(line.startswith("NOAUTH") for line in anonymous), anonymous
     wrong = run_client(
         kube,
@@ -307,3 +272,36 @@ def test_the_stacks_app_reaches_the_cache_through_redis_url(
     tested = helm.test(release.name, namespace)  # includes the stack's own REDIS_URL check
     assert tested.ok, tested.stdout + tested.stderr
     assert "shop-stack-test-cache" in tested.stdout
+
+
+@pytest.mark.parametrize("helm", [4], indirect=True, ids=["helm4"])
+def test_the_exporter_reports_the_cache_up_and_its_keys(
+    running_containers: None, helm: Helm, deploy: Deployer, kube: Kube, namespace: str
+) -> None:
+    """Once installed, helm takes no part in a scrape: helm 4 only (both render the same)."""
+    deploy("cache", helm, release=RELEASE, values={"metrics": {"enabled": True}})
+    image = _cache_image(kube, namespace, FULLNAME)
+    written = run_client(
+        kube,
+        namespace,
+        image,
+        cli_script(["SET", "metrics:1", "a"], ["SET", "metrics:2", "b"], ["SET", "metrics:3", "c"]),
+        env=password_env(),
+        labels=CLIENT,
+    )
+    assert written.split() == ["OK", "OK", "OK"], written
+    url = f"http://{FULLNAME}-metrics.{namespace}.svc.cluster.local:9121/metrics"
+    phase, scraped = pods.run(
+        kube,
+        namespace,
+        f"for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - {url} && exit 0; sleep 2; done; exit 1",
+    )
+    assert phase == "Succeeded", scraped
+    samples = dict(
+        line.rsplit(" ", 1) for line in scraped.splitlines() if line and not line.startswith("#")
+    )
+    redis = {k: v for k, v in samples.items() if k.startswith("redis_")}
+    assert samples.get("redis_up") == "1", redis
+    keys = samples.get('redis_db_keys{db="db0"}')
+    print(f"FIGURE cache.metrics[helm{helm.major}]: keys written=3 reported={keys}")
+    assert keys is not None and float(keys) == 3, redis

@@ -83,15 +83,16 @@ Usage: {{ include "cache.auth.checksum" . }}
 {{- end -}}
 
 {{/*
-cache.uri: the redis:// URI clients use (REDIS_URL): an empty user name (the
-`default` user, which requirepass sets), the password percent-encoded (urlquery
-turns a space into "+", which is literal in the userinfo part, so "+" becomes
-"%20"), database 0.
+cache.uri: the redis:// URI clients use (REDIS_URL): the user `default` (the one
+requirepass sets) named explicitly, because valkey-cli -u sends an empty user name
+as `AUTH "" password`, which the server refuses (WRONGPASS); client libraries accept
+either form. The password percent-encoded (urlquery turns a space into "+",
+which is literal in the userinfo part, so "+" becomes "%20"), database 0.
 Usage: {{ include "cache.uri" (dict "password" $password "context" $) }}
 */}}
 {{- define "cache.uri" -}}
 {{- $ctx := .context -}}
-{{- printf "redis://:%s@%s:%d/0" (.password | urlquery | replace "+" "%20") (include "cache.host" $ctx) (int $ctx.Values.service.port) -}}
+{{- printf "redis://default:%s@%s:%d/0" (.password | urlquery | replace "+" "%20") (include "cache.host" $ctx) (int $ctx.Values.service.port) -}}
 {{- end -}}
 
 {{/*

@@ -172,12 +172,19 @@ Usage: {{- $pw := include "database.auth.passwords" . | fromYaml }}
 
 {{/*
 database.auth.checksum: sha256 of the explicitly configured credentials
-(never of generated ones, which differ per offline render).
+(never of generated ones, which differ per offline render) and, with
+auth.existingSecret, of that Secret's password keys as the cluster holds them, so
+an upgrade after rotating it restarts PostgreSQL and the postStart hook applies
+the new passwords.
 Usage: {{ include "database.auth.checksum" . }}
 */}}
 {{- define "database.auth.checksum" -}}
 {{- $a := .Values.auth -}}
-{{- list $a.existingSecret $a.secretKeys $a.username $a.password $a.postgresPassword | toJson | sha256sum -}}
+{{- $parts := list $a.existingSecret $a.secretKeys $a.username $a.password $a.postgresPassword -}}
+{{- with $a.existingSecret -}}
+{{- $parts = append $parts (include "common.checksums.secretKeys" (dict "context" $ "name" . "keys" (list $a.secretKeys.adminPasswordKey $a.secretKeys.userPasswordKey))) -}}
+{{- end -}}
+{{- $parts | toJson | sha256sum -}}
 {{- end -}}
 
 {{/*

@@ -226,7 +226,7 @@ def test_secret_holds_the_password_and_a_connection_uri(render: RenderFn) -> Non
     data = secret_data(render(CHART, {"auth": {"password": "pw"}}))
     assert data == {
         "password": "pw",
-        "uri": "redis://:pw@rel-cache.default.svc.cluster.local:6379/0",
+        "uri": "redis://default:pw@rel-cache.default.svc.cluster.local:6379/0",
         "host": "rel-cache.default.svc.cluster.local",
         "port": "6379",
     }
@@ -238,7 +238,7 @@ def test_uri_follows_the_service_port_namespace_and_cluster_domain(render: Rende
         {"auth": {"password": "pw"}, "service": {"port": 6380}, "clusterDomain": "corp.local"},
         namespace="shop",
     )
-    assert secret_data(m)["uri"] == "redis://:pw@rel-cache.shop.svc.corp.local:6380/0"
+    assert secret_data(m)["uri"] == "redis://default:pw@rel-cache.shop.svc.corp.local:6380/0"
     assert m.get("Service", STS)["spec"]["ports"][0]["port"] == 6380
     assert m.get("Service", STS)["spec"]["ports"][0]["targetPort"] == "tcp-valkey"
 
@@ -247,7 +247,7 @@ def test_uri_percent_encodes_the_password(render: RenderFn) -> None:
     password = "p@ss w:rd/+?#%'\""
     uri = secret_data(render(CHART, {"auth": {"password": password}}))["uri"]
     parts = urlsplit(uri)
-    assert parts.scheme == "redis" and parts.username == ""
+    assert parts.scheme == "redis" and parts.username == "default"
     assert (parts.hostname, parts.port, parts.path) == (
         "rel-cache.default.svc.cluster.local",
         6379,
@@ -308,7 +308,7 @@ def test_secret_keys_may_be_any_valid_key_name(render: RenderFn) -> None:
     keys = {"passwordKey": "0", "uriKey": "REDIS_URL"}
     m = render(CHART, {"auth": {"secretKeys": keys, "password": "pw"}})
     data = secret_data(m)
-    assert data["0"] == "pw" and data["REDIS_URL"].startswith("redis://:pw@")
+    assert data["0"] == "pw" and data["REDIS_URL"].startswith("redis://default:pw@")
     assert volumes(pod_spec(m))["password"]["secret"]["items"] == [{"key": "0", "path": "password"}]
 
 

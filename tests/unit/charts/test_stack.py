@@ -111,7 +111,7 @@ def test_redis_url_comes_from_the_secret_the_cache_renders(render: RenderFn, rel
     assert statefulset_of(m, "cache")["metadata"]["name"] == ref["name"]
     # The URL names the cache's Service.
     uri = base64.b64decode(secret["data"][ref["key"]]).decode()
-    assert uri.startswith("redis://:")
+    assert uri.startswith("redis://default:")
     assert uri.endswith(f"@{ref['name']}.default.svc.cluster.local:6379/0")
     assert m.get("Service", ref["name"])["spec"]["ports"][0]["port"] == 6379
 
