@@ -38,6 +38,10 @@ from types import TracebackType
 
 from charthouse.tools import ensure_tool
 
+# What vegeta records (one result per idle worker) when a lazily read targets file ends:
+# not a request.
+NO_TARGETS_LEFT = "no targets to attack"
+
 
 @dataclass(frozen=True)
 class Response:
@@ -96,9 +100,6 @@ class Results:
     def failed(self) -> int:
         return len(self.failures)
 
-    def first(self, count: int) -> Results:
-        return Results(self.responses[:count])
-
     def count(self, matches: Callable[[Response], bool]) -> int:
         return sum(1 for r in self.responses if matches(r))
 
@@ -137,7 +138,7 @@ class Load:
         keepalive: bool = False,
         timeout: float = 5.0,
         max_body: int = 4096,
-        duration: float = 0.0,
+        count: int = 0,
     ) -> None:
         self.url = url
         self.rate = rate
@@ -145,7 +146,7 @@ class Load:
         self.keepalive = keepalive
         self.timeout = timeout
         self.max_body = max_body
-        self.duration = duration
+        self.count = count
         self._dir = Path(tempfile.mkdtemp(prefix="charthouse-load-"))
         self._process: subprocess.Popen[bytes] | None = None
         self._results: Results | None = None
@@ -157,14 +158,17 @@ class Load:
             "url": self.url,
             "header": {k: [v] for k, v in self.headers.items()},
         }
-        targets.write_text(json.dumps(target) + "\n")
+        # One line per request when ``count`` is set: vegeta reads them lazily and ends
+        # when they run out; otherwise it cycles over the one target until stopped.
+        targets.write_text((json.dumps(target) + "\n") * max(self.count, 1))
         return [
             str(ensure_tool("vegeta")),
             "attack",
             f"-targets={targets}",
             "-format=json",
+            *(["-lazy"] if self.count else []),
             f"-rate={self.rate}/1s",
-            f"-duration={self.duration}s",
+            "-duration=0s",
             f"-keepalive={str(self.keepalive).lower()}",
             f"-timeout={self.timeout}s",
             f"-max-body={self.max_body}",
@@ -201,9 +205,9 @@ class Load:
         return self._results
 
     def wait(self) -> Results:
-        """For a run with a ``duration``: wait until vegeta ends by itself."""
-        assert self._process is not None, "not started"
-        self._process.wait(timeout=self.duration + self.timeout + 30)
+        """For a run of ``count`` requests: wait until vegeta has sent them all."""
+        assert self._process is not None and self.count, "not started, or no count"
+        self._process.wait(timeout=self.count / self.rate + self.timeout + 60)
         return self.stop()
 
     @property
@@ -231,13 +235,11 @@ def burst(
     headers: Mapping[str, str] | None = None,
     keepalive: bool = False,
 ) -> Results:
-    """Exactly ``requests`` requests at ``rate`` per second (vegeta paces by time, so
-    it is run a little longer and its first ``requests`` results are kept)."""
-    duration = (requests + 0.5) / rate
-    load = Load(url, rate=rate, headers=headers, keepalive=keepalive, duration=duration)
+    """Exactly ``requests`` requests at ``rate`` per second, then return."""
+    load = Load(url, rate=rate, headers=headers, keepalive=keepalive, count=requests)
     results = load.start().wait()
-    assert results.sent >= requests, f"vegeta sent {results.sent} of {requests} requests"
-    return results.first(requests)
+    assert results.sent == requests, f"vegeta sent {results.sent} of {requests} requests"
+    return results
 
 
 def _decode(gob: Path) -> Results:
@@ -252,6 +254,8 @@ def _decode(gob: Path) -> Results:
         if not line.strip():
             continue
         raw = json.loads(line)
+        if raw.get("error") == NO_TARGETS_LEFT:  # a worker found the targets used up
+            continue
         responses.append(
             Response(
                 seq=int(raw["seq"]),
