@@ -128,6 +128,7 @@ class Deployer:
         values: dict[str, Any] | None = None,
         set_values: tuple[str, ...] | list[str] = (),
         chart_ref: str | Path | None = None,
+        extra: tuple[str, ...] = (),
     ) -> HelmResult:
         result = deployed.helm.install_or_upgrade(
             "upgrade",
@@ -137,6 +138,7 @@ class Deployer:
             values_files=values_files,
             values=values,
             set_values=set_values,
+            extra=extra,
         )
         self._check(result)
         self.wait(deployed)

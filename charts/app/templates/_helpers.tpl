@@ -268,6 +268,20 @@ Usage: {{ include "app.validateImage" . }}
 {{- end -}}
 
 {{/*
+app.validateLifecycle: a preStop sleep must end before the grace period does, or
+kubelet kills the container while it is still meant to be serving.
+Usage: {{ include "app.validateLifecycle" . }}
+*/}}
+{{- define "app.validateLifecycle" -}}
+{{- $grace := int .Values.terminationGracePeriodSeconds -}}
+{{- with dig "preStop" "sleep" "seconds" nil (.Values.lifecycle | default dict) -}}
+{{- if ge (int .) $grace -}}
+{{- fail (printf "lifecycle.preStop.sleep.seconds (%d) must be below terminationGracePeriodSeconds (%d): the pod would be killed before it stops serving" (int .) $grace) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 app.configMapEnabled / app.secretEnabled: whether the chart owns a ConfigMap or
 Secret ("true" or empty).
 Usage: {{- if include "app.secretEnabled" . }}

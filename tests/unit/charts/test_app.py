@@ -336,15 +336,27 @@ def test_probes_can_be_disabled_or_replaced(render: RenderFn) -> None:
 
 
 def test_a_pre_stop_sleep_keeps_a_stopping_pod_serving_on_every_track(render: RenderFn) -> None:
-    """Kubernetes' own sleep action (no shell needed in the image): while it runs, proxies
-    drop the pod from their endpoints, so scale-downs in a rollout lose no request."""
+    """Kubernetes' own sleep action (no shell needed in the image), on by default: while it
+    runs, proxies drop the pod from their endpoints, so rollouts and scale-downs lose no
+    request (tests/integration/test_app_rollouts.py measures it)."""
     hook = {"preStop": {"sleep": {"seconds": 5}}}
-    assert "lifecycle" not in container(render(CHART).get("Deployment", "rel-app"))
     for strategy in ("rolling", "blueGreen", "canary"):
-        rendered = render(CHART, {"lifecycle": hook, "rollout": {"strategy": strategy}})
+        rendered = render(CHART, {"rollout": {"strategy": strategy}})
         assert {name: container(d)["lifecycle"] for name, d in deployments(rendered).items()} == {
             name: hook for name in deployments(rendered)
         }
+    longer = {"preStop": {"sleep": {"seconds": 20}}, "postStart": {"sleep": {"seconds": 1}}}
+    rendered = render(CHART, {"lifecycle": longer})
+    assert container(rendered.get("Deployment", "rel-app"))["lifecycle"] == longer
+    # An image that drains on SIGTERM can do without it.
+    rendered = render(CHART, {"lifecycle": {"preStop": None}})
+    assert "lifecycle" not in container(rendered.get("Deployment", "rel-app"))
+
+
+def test_a_pre_stop_sleep_as_long_as_the_grace_period_fails(render_error: RenderErrorFn) -> None:
+    message = render_error(CHART, {"terminationGracePeriodSeconds": 5})
+    assert "lifecycle.preStop.sleep.seconds (5)" in message
+    assert "terminationGracePeriodSeconds (5)" in message
 
 
 def test_probe_timings_give_a_slow_start_thirty_seconds(render: RenderFn) -> None:
