@@ -98,6 +98,11 @@ Usage: {{ include "ingress.validate" . }}
 {{- if and $v.gateway.https.enabled (not $v.gateway.https.certificateRefs) -}}
 {{- fail "gateway.https.certificateRefs: an HTTPS listener needs at least one TLS Secret" -}}
 {{- end -}}
+{{- $lifeCycle := $v.entryPoints.transport.lifeCycle -}}
+{{- $drain := addf (include "ingress.durationSeconds" $lifeCycle.requestAcceptGraceTimeout | float64) (include "ingress.durationSeconds" $lifeCycle.graceTimeOut | float64) -}}
+{{- if ge $drain (float64 $v.controller.terminationGracePeriodSeconds) -}}
+{{- fail (printf "controller.terminationGracePeriodSeconds: %d must exceed entryPoints.transport.lifeCycle.requestAcceptGraceTimeout (%s) + graceTimeOut (%s), or Kubernetes kills Traefik while it still drains requests" (int $v.controller.terminationGracePeriodSeconds) $lifeCycle.requestAcceptGraceTimeout $lifeCycle.graceTimeOut) -}}
+{{- end -}}
 {{- $ports := list (int $v.entryPoints.web.port) (int $v.entryPoints.websecure.port) (int $v.entryPoints.pingPort) -}}
 {{- if $v.metrics.enabled -}}
 {{- $ports = append $ports (int $v.metrics.port) -}}
@@ -119,4 +124,19 @@ Usage: {{ include "ingress.traefikAtLeast" (dict "version" "3.7.0" "context" $) 
 {{- $tag := toString $ctx.Values.image.tag | trimPrefix "v" -}}
 {{- $running := regexMatch "^[0-9]+[.][0-9]+[.][0-9]+" $tag | ternary $tag ($ctx.Chart.AppVersion | trimPrefix "v") -}}
 {{- semverCompare (printf ">=%s-0" .version) $running | toString -}}
+{{- end -}}
+
+{{/*
+ingress.durationSeconds: a Go duration (the schema's form: 0, 500ms, 1m30s) in
+seconds, as a float. For checks only; Traefik itself gets the original string.
+Usage: {{ include "ingress.durationSeconds" "1m30s" | float64 }}
+*/}}
+{{- define "ingress.durationSeconds" -}}
+{{- $units := dict "h" 3600.0 "m" 60.0 "s" 1.0 "ms" 0.001 "us" 0.000001 "µs" 0.000001 "ns" 0.000000001 -}}
+{{- $total := 0.0 -}}
+{{- range regexFindAll "[0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h)" (toString .) -1 -}}
+{{- $unit := regexFind "(ns|us|µs|ms|s|m|h)$" . -}}
+{{- $total = addf $total (mulf (regexFind "^[0-9]+([.][0-9]+)?" . | float64) (get $units $unit)) -}}
+{{- end -}}
+{{- $total -}}
 {{- end -}}
