@@ -12,6 +12,8 @@ header (and SNI) of the site asked for, as a browser's would:
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -27,7 +29,7 @@ from .edge import (
 from .harness import Deployer
 from .helm import Helm
 from .kube import Kube, eventually
-from .load import binomial_interval, burst
+from .load import Load, binomial_interval, burst
 
 pytestmark = [pytest.mark.integration, pytest.mark.exclusive_cluster_objects]
 
@@ -79,6 +81,68 @@ def test_ingress_routes_its_host_to_the_app_and_serves_the_secret_certificate(
         return [item.get("ip") for item in ingress]
 
     assert eventually(published, timeout=30, what="the Ingress status") == [edge.address]
+
+
+FAILOVER_HOST = "failover.example.com"
+
+
+@pytest.mark.parametrize("helm", [4], indirect=True, ids=["helm4"])
+def test_deleting_one_of_two_controller_replicas_under_load_fails_no_request(
+    helm: Helm, deploy: Deployer, kube: Kube, namespace: str
+) -> None:
+    edge = deploy_edge(deploy, helm, kube, values={"controller": {"replicaCount": 2}})
+    deploy(
+        "app",
+        helm,
+        values={
+            "replicaCount": 2,
+            "ingress": {
+                "enabled": True,
+                "hosts": [{"host": FAILOVER_HOST, "paths": [{"path": "/", "pathType": "Prefix"}]}],
+            },
+        },
+    )
+    edge.wait_routed(FAILOVER_HOST, "/bench")
+    controllers = _controller_pods(kube, namespace)
+    assert len(controllers) == 2, controllers
+    victim = controllers[0]
+
+    url = f"http://{edge.address}/bench"
+    with Load(url, rate=100, headers={"Host": FAILOVER_HOST}) as load:
+        time.sleep(3)  # steady traffic on both replicas first
+        deleted = datetime.now(UTC)
+        kube.delete("v1", "Pod", victim, namespace)  # graceful: SIGTERM, then the grace period
+        eventually(
+            lambda: (
+                victim not in _controller_pods(kube, namespace, ready_only=False)
+                and len(_controller_pods(kube, namespace)) == 2
+            ),
+            timeout=120,
+            what=f"{victim} gone and a replacement Ready",
+        )
+        replaced = datetime.now(UTC)
+        time.sleep(3)  # and on the new pair right after the switch
+    results = load.results
+    during = results.count(lambda r: deleted <= r.started <= replaced)
+    print(
+        f"\nfailover: {results.summary()}; {during} requests sent in the "
+        f"{(replaced - deleted).total_seconds():.1f}s while {victim} terminated and was replaced"
+    )
+    assert during > 0
+    assert results.failed == 0, results.failure_report()
+    assert results.count(lambda r: r.code == 200) == results.sent
+
+
+def _controller_pods(kube: Kube, namespace: str, *, ready_only: bool = True) -> list[str]:
+    selector = "app.kubernetes.io/name=ingress,app.kubernetes.io/component=controller"
+    names = []
+    for pod in kube.pods(namespace, labels=selector):
+        conditions = pod.get("status", {}).get("conditions") or []
+        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+        terminating = bool(pod["metadata"].get("deletionTimestamp"))
+        if not ready_only or (ready and not terminating):
+            names.append(pod["metadata"]["name"])
+    return sorted(names)
 
 
 CANARY_HOST = "canary.example.com"
