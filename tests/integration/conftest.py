@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import warnings
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from charthouse.cluster import gateway_crds
 from charthouse.cluster import provider as providers
 from charthouse.locks import file_lock
 
-from .harness import EXCLUSIVE, Deployer, Diagnostics
+from .harness import EXCLUSIVE, Deployer, Diagnostics, release_orphans
 from .helm import Helm
 from .images import embedded_values
 from .kube import Kube, eventually
@@ -80,6 +81,10 @@ def _exclusive_cluster_objects(request: pytest.FixtureRequest) -> Iterator[None]
         yield
         return
     with file_lock(providers.state_dir().with_name(f".{providers.DEFAULT_NAME}.exclusive.lock")):
+        cluster: SessionCluster = request.getfixturevalue("cluster")
+        kube: Kube = request.getfixturevalue("kube")
+        for orphan in release_orphans(kube, Helm.for_major(4, cluster.kubeconfig), RESTRICTED):
+            warnings.warn(f"uninstalled an orphan of a killed test run: {orphan}", stacklevel=1)
         yield
 
 
