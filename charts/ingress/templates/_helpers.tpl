@@ -113,17 +113,23 @@ Usage: {{ include "ingress.validate" . }}
 {{- end -}}
 
 {{/*
-ingress.traefikAtLeast: "true" when the Traefik being deployed is at least
-.version. The version comes from image.tag when it is a version (v3.6.12,
-3.7.13), else from the chart's appVersion (a digest-only or custom tag is
-taken to be the chart's own Traefik).
+ingress.traefikVersion: the version of the Traefik being deployed, without
+"v". It comes from image.tag when that is a version (v3.6.12, 3.7.13), else
+from the chart's appVersion (a digest-only or custom tag is taken to be the
+chart's own Traefik).
+Usage: {{ include "ingress.traefikVersion" . }}
+*/}}
+{{- define "ingress.traefikVersion" -}}
+{{- $tag := toString .Values.image.tag | trimPrefix "v" -}}
+{{- regexMatch "^[0-9]+[.][0-9]+[.][0-9]+" $tag | ternary $tag (.Chart.AppVersion | trimPrefix "v") -}}
+{{- end -}}
+
+{{/*
+ingress.traefikAtLeast: "true" when the Traefik being deployed is at least .version.
 Usage: {{ include "ingress.traefikAtLeast" (dict "version" "3.7.0" "context" $) }}
 */}}
 {{- define "ingress.traefikAtLeast" -}}
-{{- $ctx := .context -}}
-{{- $tag := toString $ctx.Values.image.tag | trimPrefix "v" -}}
-{{- $running := regexMatch "^[0-9]+[.][0-9]+[.][0-9]+" $tag | ternary $tag ($ctx.Chart.AppVersion | trimPrefix "v") -}}
-{{- semverCompare (printf ">=%s-0" .version) $running | toString -}}
+{{- semverCompare (printf ">=%s-0" .version) (include "ingress.traefikVersion" .context) | toString -}}
 {{- end -}}
 
 {{/*
