@@ -6,6 +6,7 @@
 //
 //   - flags -port (default 80, env WHOAMI_PORT_NUMBER), -name (env
 //     WHOAMI_NAME) and -verbose; "--port=8080" works as well as "-port 8080";
+//   - -cert and -key (PEM files): serve HTTPS instead of HTTP on the port;
 //   - GET / (and every path no other handler owns, e.g. /health/ready): the
 //     name, hostname, IP addresses, remote address and the request itself as
 //     text; ?wait=<duration> delays the answer, ?env=true adds the environment;
@@ -16,7 +17,8 @@
 //     sends it as a download);
 //   - /bench: "1", for load tests.
 //
-// Not implemented: TLS (-cert/-key/-cacert) and the /echo websocket.
+// Not implemented: client-certificate checks (-cacert, refused at start) and
+// the /echo websocket.
 package main
 
 import (
@@ -42,6 +44,8 @@ type config struct {
 	port    string
 	name    string
 	verbose bool
+	cert    string
+	key     string
 }
 
 func parseFlags(args []string) (config, error) {
@@ -50,6 +54,9 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.port, "port", envOr("WHOAMI_PORT_NUMBER", "80"), "port number (env WHOAMI_PORT_NUMBER)")
 	fs.StringVar(&c.name, "name", os.Getenv("WHOAMI_NAME"), "name shown in answers (env WHOAMI_NAME)")
 	fs.BoolVar(&c.verbose, "verbose", false, "log every request")
+	fs.StringVar(&c.cert, "cert", "", "TLS certificate (PEM file); with -key, serve HTTPS")
+	fs.StringVar(&c.key, "key", "", "TLS private key (PEM file); with -cert, serve HTTPS")
+	caCert := fs.String("cacert", "", "CA for client certificates (not implemented)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -60,6 +67,12 @@ func parseFlags(args []string) (config, error) {
 	}
 	if n, err := strconv.Atoi(c.port); err != nil || n < 0 || n > 65535 {
 		return c, fmt.Errorf("-port: %q is not a TCP port", c.port)
+	}
+	if (c.cert == "") != (c.key == "") {
+		return c, fmt.Errorf("-cert and -key go together (got cert %q, key %q)", c.cert, c.key)
+	}
+	if *caCert != "" {
+		return c, fmt.Errorf("-cacert: client-certificate checks are not implemented by this stand-in")
 	}
 	return c, nil
 }
@@ -297,6 +310,10 @@ func main() {
 		Addr:              ":" + c.port,
 		Handler:           newMux(c),
 		ReadHeaderTimeout: 10 * time.Second,
+	}
+	if c.cert != "" {
+		log.Printf("Starting up with TLS on port %s", c.port)
+		log.Fatal(server.ListenAndServeTLS(c.cert, c.key))
 	}
 	log.Printf("Starting up on port %s", c.port)
 	log.Fatal(server.ListenAndServe())

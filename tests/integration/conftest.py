@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import warnings
 from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from charthouse.cluster import gateway_crds
 from charthouse.cluster import provider as providers
 from charthouse.locks import file_lock
 
-from .harness import EXCLUSIVE, Deployer, Diagnostics
+from .harness import EXCLUSIVE, Deployer, Diagnostics, release_orphans
 from .helm import Helm
 from .images import embedded_values
 from .kube import Kube, eventually
@@ -72,6 +74,16 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@contextmanager
+def exclusive_cluster_objects(kube: Kube, cluster: SessionCluster) -> Iterator[None]:
+    """Hold the cross-process lock of charts owning fixed-name cluster objects, after
+    uninstalling orphans of killed runs that would block their install."""
+    with file_lock(providers.state_dir().with_name(f".{providers.DEFAULT_NAME}.exclusive.lock")):
+        for orphan in release_orphans(kube, Helm.for_major(4, cluster.kubeconfig), RESTRICTED):
+            warnings.warn(f"uninstalled an orphan of a killed test run: {orphan}", stacklevel=1)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _exclusive_cluster_objects(request: pytest.FixtureRequest) -> Iterator[None]:
     """Serialise marked tests across xdist workers; autouse, so it outlives the namespace
@@ -79,7 +91,9 @@ def _exclusive_cluster_objects(request: pytest.FixtureRequest) -> Iterator[None]
     if request.node.get_closest_marker(EXCLUSIVE) is None:
         yield
         return
-    with file_lock(providers.state_dir().with_name(f".{providers.DEFAULT_NAME}.exclusive.lock")):
+    with exclusive_cluster_objects(
+        request.getfixturevalue("kube"), request.getfixturevalue("cluster")
+    ):
         yield
 
 
@@ -136,18 +150,18 @@ def diagnostics(request: pytest.FixtureRequest, kube: Kube) -> Diagnostics:
     return found
 
 
-@pytest.fixture
-def namespace(
-    request: pytest.FixtureRequest, kube: Kube, diagnostics: Diagnostics, cluster: SessionCluster
+@contextmanager
+def restricted_namespace(
+    kube: Kube, cluster: SessionCluster, diagnostics: Diagnostics, base: str
 ) -> Iterator[str]:
-    """A fresh namespace enforcing Pod Security ``restricted``; deleted afterwards.
+    """A fresh namespace ``<base>-<random>`` enforcing Pod Security ``restricted``; deleted
+    afterwards.
 
     Releases in it are uninstalled first: deleting the namespace alone would leave
     their cluster-scoped objects (ClusterRoles, IngressClasses) behind, and the next
     install of the chart would fail on them.
     """
-    base = request.node.originalname.removeprefix("test_").replace("_", "-")[:40].strip("-")
-    name = f"{base}-{secrets.token_hex(3)}"
+    name = f"{base[:40].strip('-')}-{secrets.token_hex(3)}"
     kube.create_namespace(name, RESTRICTED)
     diagnostics.namespaces.append(name)
     # Pods are refused until kube-controller-manager has made the namespace's default
@@ -167,6 +181,16 @@ def namespace(
     for release in listing.stdout.split():
         helm.uninstall(release, name, wait=False)
     kube.delete("v1", "Namespace", name)
+
+
+@pytest.fixture
+def namespace(
+    request: pytest.FixtureRequest, kube: Kube, diagnostics: Diagnostics, cluster: SessionCluster
+) -> Iterator[str]:
+    """A fresh restricted namespace per test (see ``restricted_namespace``)."""
+    base = request.node.originalname.removeprefix("test_").replace("_", "-")
+    with restricted_namespace(kube, cluster, diagnostics, base) as name:
+        yield name
 
 
 @pytest.fixture(params=HELM_MAJORS, ids=[f"helm{major}" for major in HELM_MAJORS])

@@ -19,6 +19,49 @@ OWNS_FIXED_CLUSTER_OBJECTS = frozenset({"ingress", "stack"})
 EXCLUSIVE = "exclusive_cluster_objects"
 
 
+# The fixed-name cluster-scoped kinds those charts create (the IngressClass `nginx`, the
+# GatewayClass `traefik`).
+FIXED_NAME_KINDS = (
+    ("networking.k8s.io/v1", "IngressClass"),
+    ("gateway.networking.k8s.io/v1", "GatewayClass"),
+)
+
+
+def release_orphans(kube: Kube, helm: Helm, test_namespace_labels: dict[str, str]) -> list[str]:
+    """Uninstall the test releases still holding a fixed-name cluster object.
+
+    Called with the exclusive lock held: every test that installs such a release holds
+    the lock until it is uninstalled, so one found now belongs to a run that was killed
+    before its teardown (seen when the shared cluster was restarted under a running
+    suite), and would make every later install fail on "cannot be imported into the
+    current release". Only releases in test namespaces (the namespace fixture's labels)
+    are touched, never an install someone made by hand.
+    """
+    from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+    released = []
+    for api_version, kind in FIXED_NAME_KINDS:
+        try:
+            objects = kube.items(api_version, kind, labels="app.kubernetes.io/managed-by=Helm")
+        except ResourceNotFoundError:  # the Gateway API CRDs are not installed
+            continue
+        for obj in objects:
+            annotations = obj["metadata"].get("annotations") or {}
+            release = annotations.get("meta.helm.sh/release-name")
+            namespace = annotations.get("meta.helm.sh/release-namespace")
+            if not release or not namespace:
+                continue
+            owner = kube.get("v1", "Namespace", namespace)
+            labels = (owner or {}).get("metadata", {}).get("labels") or {}
+            if owner is not None and not test_namespace_labels.items() <= labels.items():
+                continue
+            helm.uninstall(release, namespace, wait=False)
+            name = obj["metadata"]["name"]
+            kube.delete(api_version, kind, name)  # when the release's own record was gone
+            released.append(f"{kind}/{name} of release {namespace}/{release}")
+    return released
+
+
 def chart_param(chart: str, *values: object, id: str) -> Any:
     """``pytest.param`` for a test of ``chart``, marked exclusive when the chart needs it."""
     marks = [getattr(pytest.mark, EXCLUSIVE)] if chart in OWNS_FIXED_CLUSTER_OBJECTS else []

@@ -145,13 +145,15 @@ def eventually(check: Callable[[], Any], *, timeout: float = 60.0, what: str = "
 
 
 def kubectl(
-    kubeconfig: Path, *args: str, timeout: float = 60.0
+    kubeconfig: Path, *args: str, timeout: float = 60.0, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """The pinned kubectl against the test cluster (what a user types)."""
+    """The pinned kubectl against the test cluster (what a user types); ``stdin`` feeds
+    ``-f -``. The API server's warnings land on stderr, as a user sees them."""
     from charthouse.tools import ensure_tool
 
     return subprocess.run(
         [str(ensure_tool("kubectl")), "--kubeconfig", str(kubeconfig), *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -98,6 +98,11 @@ Usage: {{ include "ingress.validate" . }}
 {{- if and $v.gateway.https.enabled (not $v.gateway.https.certificateRefs) -}}
 {{- fail "gateway.https.certificateRefs: an HTTPS listener needs at least one TLS Secret" -}}
 {{- end -}}
+{{- $lifeCycle := $v.entryPoints.transport.lifeCycle -}}
+{{- $drain := addf (include "ingress.durationSeconds" $lifeCycle.requestAcceptGraceTimeout | float64) (include "ingress.durationSeconds" $lifeCycle.graceTimeOut | float64) -}}
+{{- if ge $drain (float64 $v.controller.terminationGracePeriodSeconds) -}}
+{{- fail (printf "controller.terminationGracePeriodSeconds: %d must exceed entryPoints.transport.lifeCycle.requestAcceptGraceTimeout (%s) + graceTimeOut (%s), or Kubernetes kills Traefik while it still drains requests" (int $v.controller.terminationGracePeriodSeconds) $lifeCycle.requestAcceptGraceTimeout $lifeCycle.graceTimeOut) -}}
+{{- end -}}
 {{- $ports := list (int $v.entryPoints.web.port) (int $v.entryPoints.websecure.port) (int $v.entryPoints.pingPort) -}}
 {{- if $v.metrics.enabled -}}
 {{- $ports = append $ports (int $v.metrics.port) -}}
@@ -108,15 +113,36 @@ Usage: {{ include "ingress.validate" . }}
 {{- end -}}
 
 {{/*
-ingress.traefikAtLeast: "true" when the Traefik being deployed is at least
-.version. The version comes from image.tag when it is a version (v3.6.12,
-3.7.13), else from the chart's appVersion (a digest-only or custom tag is
-taken to be the chart's own Traefik).
+ingress.traefikVersion: the version of the Traefik being deployed, without
+"v". It comes from image.tag when that is a version (v3.6.12, 3.7.13), else
+from the chart's appVersion (a digest-only or custom tag is taken to be the
+chart's own Traefik).
+Usage: {{ include "ingress.traefikVersion" . }}
+*/}}
+{{- define "ingress.traefikVersion" -}}
+{{- $tag := toString .Values.image.tag | trimPrefix "v" -}}
+{{- regexMatch "^[0-9]+[.][0-9]+[.][0-9]+" $tag | ternary $tag (.Chart.AppVersion | trimPrefix "v") -}}
+{{- end -}}
+
+{{/*
+ingress.traefikAtLeast: "true" when the Traefik being deployed is at least .version.
 Usage: {{ include "ingress.traefikAtLeast" (dict "version" "3.7.0" "context" $) }}
 */}}
 {{- define "ingress.traefikAtLeast" -}}
-{{- $ctx := .context -}}
-{{- $tag := toString $ctx.Values.image.tag | trimPrefix "v" -}}
-{{- $running := regexMatch "^[0-9]+[.][0-9]+[.][0-9]+" $tag | ternary $tag ($ctx.Chart.AppVersion | trimPrefix "v") -}}
-{{- semverCompare (printf ">=%s-0" .version) $running | toString -}}
+{{- semverCompare (printf ">=%s-0" .version) (include "ingress.traefikVersion" .context) | toString -}}
+{{- end -}}
+
+{{/*
+ingress.durationSeconds: a Go duration (the schema's form: 0, 500ms, 1m30s) in
+seconds, as a float. For checks only; Traefik itself gets the original string.
+Usage: {{ include "ingress.durationSeconds" "1m30s" | float64 }}
+*/}}
+{{- define "ingress.durationSeconds" -}}
+{{- $units := dict "h" 3600.0 "m" 60.0 "s" 1.0 "ms" 0.001 "us" 0.000001 "µs" 0.000001 "ns" 0.000000001 -}}
+{{- $total := 0.0 -}}
+{{- range regexFindAll "[0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h)" (toString .) -1 -}}
+{{- $unit := regexFind "(ns|us|µs|ms|s|m|h)$" . -}}
+{{- $total = addf $total (mulf (regexFind "^[0-9]+([.][0-9]+)?" . | float64) (get $units $unit)) -}}
+{{- end -}}
+{{- $total -}}
 {{- end -}}

@@ -121,8 +121,10 @@ Usage: {{ include "ingress.staticConfig" . }}
 {{- end -}}
 {{- /* Options Traefik added to this provider in v3.7. An older Traefik refuses the
        whole static configuration when it meets one ("field not found"), so for
-       image tags before v3.7 they are left out while at their defaults (which are
-       ingress-nginx's, as Traefik v3.6 behaves) and refused when changed. */ -}}
+       image tags before v3.7 they are left out while at the chart's defaults and
+       refused when changed. Traefik v3.6 then has none of them: no per-Ingress
+       proxy timeouts, request buffering or body-size limit (README, "Upgrades and
+       scaling"). */ -}}
 {{- $v37 := dict
   "allowSnippetAnnotations" .allowSnippetAnnotations
   "allowCrossNamespaceResources" .allowCrossNamespaceResources
@@ -130,9 +132,13 @@ Usage: {{ include "ingress.staticConfig" . }}
   "proxyReadTimeout" (int .proxyReadTimeout)
   "proxySendTimeout" (int .proxySendTimeout)
   "proxyBodySize" (int64 .proxyBodySize)
+  "proxyRequestBuffering" .proxyRequestBuffering
 -}}
 {{- with .globalAuthURL -}}
 {{- $_ := set $v37 "globalAuthURL" . -}}
+{{- end -}}
+{{- with .globalAllowedResponseHeaders -}}
+{{- $_ := set $v37 "globalAllowedResponseHeaders" . -}}
 {{- end -}}
 {{- if eq (include "ingress.traefikAtLeast" (dict "version" "3.7.0" "context" $)) "true" -}}
 {{- $nginx = merge $nginx $v37 (dict "httpEntryPoint" "web" "httpsEntryPoint" "websecure") -}}
@@ -140,7 +146,7 @@ Usage: {{ include "ingress.staticConfig" . }}
 {{- $defaults := dict
   "allowSnippetAnnotations" false "allowCrossNamespaceResources" false
   "proxyConnectTimeout" 60 "proxyReadTimeout" 60 "proxySendTimeout" 60
-  "proxyBodySize" 1048576
+  "proxyBodySize" 1048576 "proxyRequestBuffering" true
 -}}
 {{- range $key, $value := $v37 -}}
 {{- if ne (toString $value) (toString (get $defaults $key)) -}}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -407,6 +409,50 @@ def test_typed_timeouts_and_forwarded_headers(render: RenderFn) -> None:
     assert forwarding["responseHeaderTimeout"] == "15s"
 
 
+def test_a_terminating_pod_keeps_accepting_while_the_endpoint_is_withdrawn(
+    render: RenderFn,
+) -> None:
+    # SIGTERM and the EndpointSlice update race; kube-proxy needs a moment to stop sending new
+    # connections. The integration failover test refused 16 of 3,509 requests with 0s.
+    m = render(CHART)
+    for name in ("web", "websecure"):
+        life = static_config(m)["entryPoints"][name]["transport"]["lifeCycle"]
+        assert life == {"requestAcceptGraceTimeout": "5s", "graceTimeOut": "10s"}
+    assert controller(m)["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > 15
+
+
+@pytest.mark.parametrize(
+    ("grace", "accept", "drain", "renders"),
+    [
+        (15, "5s", "10s", False),
+        (16, "5s", "10s", True),
+        (60, "1m", "0s", False),
+        (6, "5s", "500ms", True),
+        (30, "0", "1m0.5s", False),
+    ],
+)
+def test_termination_grace_must_cover_the_drain(
+    render: RenderFn,
+    render_error: RenderErrorFn,
+    grace: int,
+    accept: str,
+    drain: str,
+    renders: bool,
+) -> None:
+    values = {
+        "controller": {"terminationGracePeriodSeconds": grace},
+        "entryPoints": {
+            "transport": {"lifeCycle": {"requestAcceptGraceTimeout": accept, "graceTimeOut": drain}}
+        },
+    }
+    if renders:
+        render(CHART, values)
+        return
+    message = render_error(CHART, values)
+    assert f"controller.terminationGracePeriodSeconds: {grace} must exceed" in message
+    assert f"requestAcceptGraceTimeout ({accept}) + graceTimeOut ({drain})" in message
+
+
 def test_bad_duration_is_refused_naming_the_field(render_error: RenderErrorFn) -> None:
     err = render_error(
         CHART, {"entryPoints": {"transport": {"respondingTimeouts": {"readTimeout": "30 sec"}}}}
@@ -539,6 +585,7 @@ _TRAEFIK_37_OPTIONS = {
     "proxyReadTimeout",
     "proxySendTimeout",
     "proxyBodySize",
+    "proxyRequestBuffering",
     "httpEntryPoint",
     "httpsEntryPoint",
 }
@@ -591,3 +638,109 @@ def test_networkpolicy_egress_is_opt_in_to_dns_api_server_and_backends(render: R
     assert egress[1] == {"ports": [{"port": 6443, "protocol": "TCP"}]}
     assert egress[2] == {"to": narrowed["backends"]}
     assert egress[3] == narrowed["extraEgress"][0]
+
+
+def test_v37_body_limits_buffer_requests_and_custom_headers_need_an_allowlist(
+    render: RenderFn,
+) -> None:
+    # Traefik v3.7 enforces proxy-body-size only on buffered requests, and its default is
+    # not to buffer: the chart turns buffering on (ingress-nginx's default).
+    nginx = static_config(render(CHART))["providers"]["kubernetesIngressNGINX"]
+    assert nginx["proxyRequestBuffering"] is True
+    assert nginx["proxyBodySize"] == 1048576
+    assert "globalAllowedResponseHeaders" not in nginx
+    allowed = {"providers": {"kubernetesIngressNGINX": {"globalAllowedResponseHeaders": ["X-A"]}}}
+    nginx = static_config(render(CHART, allowed))["providers"]["kubernetesIngressNGINX"]
+    assert nginx["globalAllowedResponseHeaders"] == ["X-A"]
+
+
+def test_a_bad_allowed_header_name_is_refused(render_error: RenderErrorFn) -> None:
+    bad = {"providers": {"kubernetesIngressNGINX": {"globalAllowedResponseHeaders": ["X A"]}}}
+    assert names_field(
+        render_error(CHART, bad), "providers.kubernetesIngressNGINX.globalAllowedResponseHeaders"
+    )
+
+
+# --- warnings about annotations Traefik ignores -------------------------------------------
+
+_README = (CHARTS_DIR / CHART / "README.md").read_text()
+
+
+def _annotation_policy(m: Manifests) -> dict[str, Any]:
+    (policy,) = m.of_kind("ValidatingAdmissionPolicy")
+    (binding,) = m.of_kind("ValidatingAdmissionPolicyBinding")
+    assert binding["spec"]["policyName"] == policy["metadata"]["name"]
+    assert binding["spec"]["validationActions"] == ["Warn"]  # never refuses an Ingress
+    return policy
+
+
+def _implemented(policy: dict[str, Any]) -> set[str]:
+    """The annotation names the policy treats as implemented (the `in [...]` list)."""
+    ignored = next(v for v in policy["spec"]["variables"] if v["name"] == "ignored")
+    listed = re.search(r"!\(k in (\[[^\]]*\])\)", ignored["expression"])
+    assert listed, ignored["expression"]
+    return {name.removeprefix("nginx.ingress.kubernetes.io/") for name in json.loads(listed[1])}
+
+
+def test_annotation_warnings_follow_the_running_traefik(render: RenderFn) -> None:
+    current = _annotation_policy(render(CHART))
+    older = _annotation_policy(render(CHART, {"image": {"tag": "v3.6.12"}}))
+    assert {"limit-rps", "rewrite-target", "whitelist-source-range"} <= _implemented(current)
+    assert not {"limit-rps", "rewrite-target"} & _implemented(older)
+    assert _implemented(older) < _implemented(current)
+    assert "Traefik v3.6.12" in older["spec"]["validations"][0]["messageExpression"]
+    # Snippets: v3.7 refuses the whole Ingress (warned as such) unless allowed; v3.6
+    # does not read them (warned as ignored).
+    assert [v["name"] for v in current["spec"]["variables"]] == ["ignored", "refused"]
+    assert [v["name"] for v in older["spec"]["variables"]] == ["ignored"]
+    allowed = {"providers": {"kubernetesIngressNGINX": {"allowSnippetAnnotations": True}}}
+    assert len(_annotation_policy(render(CHART, allowed))["spec"]["validations"]) == 1
+
+
+def test_annotation_warnings_match_only_this_class(render: RenderFn) -> None:
+    policy = _annotation_policy(render(CHART, {"ingressClass": {"name": "edge"}}))
+    served = policy["spec"]["matchConditions"][0]["expression"]
+    assert "object.spec.ingressClassName == 'edge'" in served
+    assert served.rstrip().endswith(": false")  # classless Ingresses are not ours
+    default = _annotation_policy(render(CHART, {"ingressClass": {"default": True}}))
+    assert default["spec"]["matchConditions"][0]["expression"].rstrip().endswith(": true")
+
+
+def test_annotation_warnings_can_be_turned_off(render: RenderFn) -> None:
+    off = {"providers": {"kubernetesIngressNGINX": {"annotationWarnings": False}}}
+    assert not render(CHART, off).of_kind("ValidatingAdmissionPolicy")
+    native = {
+        "providers": {
+            "kubernetesIngressNGINX": {"enabled": False},
+            "kubernetesIngress": {"enabled": True},
+        }
+    }
+    assert not render(CHART, native).of_kind("ValidatingAdmissionPolicy")
+
+
+def _readme_annotation_rows() -> list[tuple[list[str], bool, str]]:
+    """(annotations, on v3.6.12, proving test) of the README's annotation table."""
+    section = _README.split("## ingress-nginx annotations", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        if len(cells) != 4 or not cells[0].startswith("`"):
+            continue
+        names = re.findall(r"`([a-z0-9-]+)`", cells[0])
+        test = re.search(r"`(test_[a-z0-9_]+)`", cells[3])
+        rows.append((names, cells[2].startswith("yes"), test[1] if test else ""))
+    assert len(rows) == section.count("\n| `"), (
+        "a row of the README's annotation table was not parsed"
+    )
+    return rows
+
+
+def test_every_annotation_the_readme_promises_is_implemented_and_tested(render: RenderFn) -> None:
+    current = _implemented(_annotation_policy(render(CHART)))
+    older = _implemented(_annotation_policy(render(CHART, {"image": {"tag": "v3.6.12"}})))
+    tests_file = Path(__file__).parents[2] / "integration" / "test_ingress_annotations.py"
+    tests = set(re.findall(r"^def (test_[a-z0-9_]+)\(", tests_file.read_text(), re.M))
+    for names, on_36, test in _readme_annotation_rows():
+        assert set(names) <= current, names
+        assert set(names) <= older if on_36 else not set(names) & older, names
+        assert not test or test in tests, f"{names}: {test} is not in {tests_file.name}"
