@@ -17,6 +17,9 @@ from charthouse.errors import CharthouseError
 
 STRATEGIES = ("blueGreen", "canary")
 DEFAULT_STEPS = (10, 25, 50, 100)
+# Values this driver reads from the release and no template of the app chart does:
+# their defaults (``null`` bounds among them) change no rendered object.
+DRIVER_ONLY_VALUES = ("rollout.gates",)
 
 
 @dataclass(frozen=True)
