@@ -10,6 +10,7 @@ standalone use (``charthouse images push``, tests) when no cluster runs.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import socket
 import subprocess
@@ -33,6 +34,11 @@ MANIFEST_TYPES = ", ".join(
         "application/vnd.docker.distribution.manifest.list.v2+json",
     )
 )
+
+
+# distribution v3 exports OpenTelemetry traces to localhost:4318 by default, logging an
+# error every time nobody listens: no exporter, no traffic and no log noise.
+ENV = {"OTEL_TRACES_EXPORTER": "none"}
 
 
 def default_data_dir() -> Path:
@@ -144,7 +150,10 @@ def running(data_dir: Path | None = None, port: int = 0) -> Iterator[Client]:
     log = data.with_name(f"registry-{address.replace(':', '-')}.log")
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [str(part) for part in command], stdout=output, stderr=subprocess.STDOUT
+            [str(part) for part in command],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **ENV},
         )
     client = Client(address)
     try:

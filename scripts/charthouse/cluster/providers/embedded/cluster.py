@@ -349,7 +349,12 @@ class EmbeddedCluster:
         watched: list[tuple[Component, subprocess.Popen[bytes] | None]] = []
 
         registry_address = f"127.0.0.1:{ports['registry']}"
-        self._start(watched, "registry", registry.argv(binaries["registry"], registry_address))
+        self._start(
+            watched,
+            "registry",
+            registry.argv(binaries["registry"], registry_address),
+            dict(registry.env()),
+        )
         wait_for(
             "the image registry",
             lambda: port_open(ports["registry"]),

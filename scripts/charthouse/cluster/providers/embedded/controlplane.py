@@ -23,7 +23,11 @@ from charthouse.cluster.providers.embedded.kubelet import NODE_NAME
 
 CLUSTER_NAME = "charthouse"
 # Bump when the set of certificates changes: an older pki/ is regenerated.
-PKI_VERSION = "2"
+PKI_VERSION = "3"
+# The aggregation layer: the API server proxies /apis/metrics.k8s.io (and any other
+# APIService) to its backend with this client certificate, which the backend trusts
+# through the front-proxy CA (a CA of its own, as kubeadm and kind do).
+FRONT_PROXY_CLIENT = "front-proxy-client"
 
 # name -> (CN, groups) of the client certificates; RBAC's bootstrap policy binds the
 # system:kube-*, system:node:* and system:kube-proxy users; system:masters is cluster-admin.
@@ -88,6 +92,9 @@ def ensure_pki(directory: Path) -> None:
     ).write(staging, "kubelet-serving")
     for stem, (common_name, groups) in CLIENTS.items():
         pki.issue(ca, common_name, organizations=groups, client=True).write(staging, stem)
+    front_proxy_ca = pki.create_ca(f"{CLUSTER_NAME}-front-proxy-ca")
+    front_proxy_ca.write(staging, "front-proxy-ca")
+    pki.issue(front_proxy_ca, FRONT_PROXY_CLIENT, client=True).write(staging, FRONT_PROXY_CLIENT)
     private, public = pki.service_account_keys()
     pki.write_private(staging / "sa.key", private)
     pki.write_private(staging / "sa.pub", public)
@@ -182,6 +189,25 @@ def apiserver_args(
         p / "sa.key",
         "--service-cluster-ip-range",
         str(network.SERVICE_CIDR),
+        # The aggregation layer (metrics-server's metrics.k8s.io, for HPAs and
+        # `kubectl top`): requests proxied to an APIService carry the user in headers
+        # signed by the front-proxy client; routed to the backend's endpoints, since
+        # the API server runs on the host, outside any pod network namespace.
+        "--requestheader-client-ca-file",
+        p / "front-proxy-ca.crt",
+        "--requestheader-allowed-names",
+        FRONT_PROXY_CLIENT,
+        "--requestheader-username-headers",
+        "X-Remote-User",
+        "--requestheader-group-headers",
+        "X-Remote-Group",
+        "--requestheader-extra-headers-prefix",
+        "X-Remote-Extra-",
+        "--proxy-client-cert-file",
+        p / f"{FRONT_PROXY_CLIENT}.crt",
+        "--proxy-client-key-file",
+        p / f"{FRONT_PROXY_CLIENT}.key",
+        "--enable-aggregator-routing=true",
         "--profiling=false",
     ]
     if not real_node:

@@ -37,6 +37,12 @@ def argv(binary: Path, address: str) -> list[str | Path]:
     return registry_argv(binary, address)
 
 
+def env() -> Mapping[str, str]:
+    from charthouse.images.registry import ENV
+
+    return ENV
+
+
 def ensure_images(address: str) -> NodeImages:
     """Build what is missing, push what the registry lacks; the node's own image refs."""
     from charthouse.images import COREDNS_IMAGE, PAUSE_IMAGE, ensure
