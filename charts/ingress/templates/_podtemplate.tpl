@@ -36,11 +36,14 @@ spec:
     - name: traefik
       image: {{ include "common.images.image" (dict "image" $v.image "context" $) | quote }}
       imagePullPolicy: {{ $v.image.pullPolicy }}
+      {{- /* Traefik reads its static configuration from ONE source: a file found
+             at a default path (/etc/traefik/traefik.yaml among them) wins over the
+             command line, whose flags are then ignored without a word, a mistyped
+             --configFile included. So the file sits outside the default paths: this
+             flag is the only way Traefik finds it, and a typo in it fails the start
+             ("field not found"). Other options go in through staticConfig. */}}
       args:
-        - --configFile=/etc/traefik/traefik.yaml
-        {{- range $v.controller.extraArgs }}
-        - {{ . | quote }}
-        {{- end }}
+        - --configFile=/etc/charthouse/traefik.yaml
       {{- /* GOMEMLIMIT makes the Go runtime collect garbage before the
              memory limit is hit instead of being OOM-killed. */}}
       env:
@@ -97,11 +100,11 @@ spec:
         {{- include "common.security.containerSecurityContext" (dict "override" $v.securityContext "context" $) | nindent 8 }}
       volumeMounts:
         - name: config
-          mountPath: /etc/traefik/traefik.yaml
+          mountPath: /etc/charthouse/traefik.yaml
           subPath: traefik.yaml
           readOnly: true
         - name: dynamic
-          mountPath: /etc/traefik/dynamic
+          mountPath: /etc/charthouse/dynamic
           readOnly: true
         - name: tmp
           mountPath: /tmp

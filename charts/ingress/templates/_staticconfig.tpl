@@ -103,7 +103,7 @@ Usage: {{ include "ingress.staticConfig" . }}
        default certificate and the rate-limit middleware, with no Traefik CRD. */ -}}
 {{- $providers := dict
   "providersThrottleDuration" $v.providers.throttleDuration
-  "file" (dict "directory" "/etc/traefik/dynamic" "watch" true)
+  "file" (dict "directory" "/etc/charthouse/dynamic" "watch" true)
 -}}
 {{- with $v.providers.kubernetesIngressNGINX -}}
 {{- if .enabled -}}
@@ -184,6 +184,9 @@ Usage: {{ include "ingress.staticConfig" . }}
 {{- end -}}
 {{- end -}}
 {{- $_ := set $config "providers" $providers -}}
+{{- /* The user's staticConfig last: Traefik option names, merged over the above
+       (maps merge, other values replace); Traefik refuses an unknown name at start. */ -}}
+{{- $config = mergeOverwrite $config (deepCopy ($v.staticConfig | default dict)) -}}
 {{- toYaml $config -}}
 {{- end -}}
 
@@ -199,8 +202,8 @@ Usage: {{ include "ingress.dynamicConfig" . }}
 {{- $tls := dict "options" (dict "default" (dict "minVersion" $v.entryPoints.websecure.tls.minVersion "sniStrict" $v.entryPoints.websecure.tls.sniStrict)) -}}
 {{- if $v.entryPoints.websecure.tls.defaultCertificate.secretName -}}
 {{- $_ := set $tls "stores" (dict "default" (dict "defaultCertificate" (dict
-  "certFile" "/etc/traefik/dynamic/default-tls.crt"
-  "keyFile" "/etc/traefik/dynamic/default-tls.key"))) -}}
+  "certFile" "/etc/charthouse/dynamic/default-tls.crt"
+  "keyFile" "/etc/charthouse/dynamic/default-tls.key"))) -}}
 {{- end -}}
 {{- $config := dict "tls" $tls -}}
 {{- if $v.rateLimit.enabled -}}

@@ -502,6 +502,43 @@ def test_static_config_change_rolls_pods_but_dynamic_change_does_not(render: Ren
     assert checksum({"entryPoints": {"websecure": {"tls": {"minVersion": "VersionTLS13"}}}}) == base
 
 
+# Where Traefik looks for traefik.{yml,yaml,toml} when no --configFile names one: the
+# working directory (the image's is /), $XDG_CONFIG_HOME or $HOME/.config, /etc/traefik.
+TRAEFIK_DEFAULT_CONFIG_DIRS = {"/", "/.config", "/root/.config", "/etc/traefik"}
+
+
+def test_traefik_finds_its_configuration_only_through_the_one_flag(render: RenderFn) -> None:
+    """A file at a default path wins over the command line and Traefik then ignores
+    every flag silently, a mistyped --configFile included: the chart's file lives
+    elsewhere, so the flag is what finds it and a typo fails the start."""
+    c = traefik_container(render(CHART))
+    assert c["args"] == ["--configFile=/etc/charthouse/traefik.yaml"]
+    mount = next(m for m in c["volumeMounts"] if m["name"] == "config")
+    assert mount["mountPath"] == "/etc/charthouse/traefik.yaml"
+    for m in c["volumeMounts"]:
+        path = Path(m["mountPath"])
+        assert str(path) not in TRAEFIK_DEFAULT_CONFIG_DIRS, m
+        assert not (str(path.parent) in TRAEFIK_DEFAULT_CONFIG_DIRS and path.stem == "traefik"), m
+
+
+def test_static_config_merges_over_the_generated_options(render: RenderFn) -> None:
+    extra = {
+        "log": {"level": "DEBUG", "noColor": True},
+        "experimental": {"plugins": {"demo": {"moduleName": "example.com/demo", "version": "v1"}}},
+    }
+    config = static_config(render(CHART, {"staticConfig": extra}))
+    assert config["log"] == {"level": "DEBUG", "format": "json", "noColor": True}
+    assert config["experimental"] == extra["experimental"]
+    assert config["ping"] == {"entryPoint": "traefik"}  # generated options stay
+
+
+def test_extra_command_line_arguments_are_refused_naming_the_field(
+    render_error: RenderErrorFn,
+) -> None:
+    message = render_error(CHART, {"controller": {"extraArgs": ["--log.level=DEBUG"]}})
+    assert "extraArgs" in message
+
+
 def test_probes_use_the_ping_entry_point(render: RenderFn) -> None:
     m = render(CHART)
     c = traefik_container(m)
