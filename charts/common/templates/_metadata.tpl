@@ -2,9 +2,9 @@
 common.metadata: the body of an object's "metadata:" block: its name, its
 namespace (always quoted: a namespace such as "123" or "true" would otherwise be
 read as a number or a boolean), the standard labels and the standard annotations.
-The name is written as is: object names are DNS labels, which YAML reads as
-strings, and the rendered text of a ConfigMap or Secret feeds the pods'
-checksum annotations, so it must not change between chart versions for nothing.
+The name is quoted only where YAML would read it as something else ("0",
+"true"): the rendered text of a ConfigMap or Secret feeds the pods' checksum
+annotations, so it does not change for the common name that needs no quotes.
 Params:
   context      (required) the chart's root context, $
   name         the object's name; default common.names.fullname
@@ -21,7 +21,7 @@ Usage:
 {{- $ctx := .context -}}
 {{- $labels := include "common.labels.standard" (dict "context" $ctx "component" .component "version" .version) | fromYaml -}}
 {{- $labels = merge $labels (deepCopy (.labels | default dict)) -}}
-name: {{ default (include "common.names.fullname" $ctx) .name }}
+name: {{ default (include "common.names.fullname" $ctx) .name | toString | toYaml }}
 namespace: {{ include "common.names.namespace" $ctx | quote }}
 labels:
   {{- toYaml $labels | nindent 2 }}
