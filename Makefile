@@ -47,19 +47,21 @@ tools-core: $(STAMP)
 tools-judges: $(STAMP)
 	@$(CH) tools install kubeconform kube-score checkov pluto ah actionlint
 
-lint: tools-core tools-judges ## ruff, mypy --strict, yamllint, ct lint, docs, chart judges
+lint: tools-core tools-judges ## ruff, mypy --strict, yamllint, ct lint, docs, schemas, chart judges
 	ruff check scripts tests bench
 	ruff format --check scripts tests bench
 	mypy --strict scripts
 	yamllint -c ci/lintconf.yaml charts ct.yaml ci
 	ct lint --config ct.yaml --all
 	$(CH) docs --check
+	$(CH) schemas --check
 	$(CH) judge
 
 validate: tools-core ## charthouse validate over every chart, scenario, k8s version, helm 3+4
 	$(CH) validate
 
-docs: $(STAMP) ## regenerate chart READMEs' values tables
+docs: $(STAMP) ## regenerate chart READMEs' values tables and values.schema.json files
+	$(CH) schemas
 	$(CH) docs
 
 test: setup ## unit + contract + image + integration tests (what .ci/run runs)

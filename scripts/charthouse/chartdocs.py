@@ -118,16 +118,42 @@ def _yaml_type(value: Any) -> str:
 _SCHEMA_TYPE_NAMES = {"integer": "int", "boolean": "bool", "number": "float", "array": "list"}
 
 
+def _local_target(schema: Mapping[str, Any], node: Any) -> Any:
+    """``node``, or what its local ``$ref`` points to (the shared pieces are inlined
+    under ``definitions`` by ``charthouse schemas``); a chain is followed a few steps."""
+    for _ in range(8):
+        ref = node.get("$ref") if isinstance(node, Mapping) else None
+        if not (isinstance(ref, str) and ref.startswith("#/")):
+            return node
+        node = schema
+        for part in ref[2:].split("/"):
+            node = node.get(part) if isinstance(node, Mapping) else None
+    return node
+
+
 def _schema_node(schema: Mapping[str, Any] | None, path: Sequence[str]) -> Mapping[str, Any] | None:
-    node = schema
+    if schema is None:
+        return None
+    node: Any = schema
     for part in path:
+        node = _local_target(schema, node)
         if not isinstance(node, Mapping):
             return None
-        properties = node.get("properties")
-        if not isinstance(properties, Mapping) or part not in properties:
+        # A chart's refinement of a piece (allOf [piece] + properties) names the field
+        # itself or leaves it to the piece.
+        holders = [node, *(_local_target(schema, n) for n in node.get("allOf") or [])]
+        found = [
+            h["properties"][part]
+            for h in holders
+            if isinstance(h, Mapping)
+            and isinstance(h.get("properties"), Mapping)
+            and part in h["properties"]
+        ]
+        if not found:
             return None
-        node = properties[part]
-    return node
+        node = found[0]
+    resolved = _local_target(schema, node)
+    return resolved if isinstance(resolved, Mapping) else None
 
 
 def _schema_type(node: Mapping[str, Any] | None) -> str | None:

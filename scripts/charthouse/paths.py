@@ -25,3 +25,9 @@ def cache_home() -> Path:
 
 CACHE_HOME: Path = cache_home()
 BIN_DIR: Path = CACHE_HOME / "bin"
+
+
+def shown(text: object) -> str:
+    """A path (or a message that starts with one) as a user reads it: relative to the
+    repository when it lies inside it."""
+    return str(text).replace(f"{REPO_ROOT}/", "")

@@ -82,7 +82,7 @@ Usage: {{ $workloads := (include "app.workloads" . | fromYaml).items }}
 {{- $bg := .Values.rollout.blueGreen -}}
 {{- range $color := list "blue" "green" -}}
 {{- $colorTag := default $tag (get $bg $color).tag | toString -}}
-{{- $w := dict "name" (printf "%s-%s" $fullname $color | trunc 63 | trimSuffix "-") "track" $color "tag" $colorTag "path" (printf "rollout.blueGreen.%s" $color) "replicas" $n "hpa" $as.enabled "minReplicas" (int $as.minReplicas) "maxReplicas" (int $as.maxReplicas) -}}
+{{- $w := dict "name" (include "common.names.componentFullname" (dict "context" $ "component" $color)) "track" $color "tag" $colorTag "path" (printf "rollout.blueGreen.%s" $color) "replicas" $n "hpa" $as.enabled "minReplicas" (int $as.minReplicas) "maxReplicas" (int $as.maxReplicas) -}}
 {{- if and (ne $color $bg.activeColor) (not (kindIs "invalid" $bg.previewReplicas)) -}}
 {{- $_ := set $w "replicas" (int $bg.previewReplicas) -}}
 {{- $_ := set $w "hpa" false -}}
@@ -98,7 +98,7 @@ Usage: {{ $workloads := (include "app.workloads" . | fromYaml).items }}
 {{- $sMax := max $sMin (sub (int $as.maxReplicas) $cMax) -}}
 {{- $stable := dict "name" $fullname "track" "stable" "tag" $tag "path" "image" "replicas" (int (include "app.stableShare" (dict "n" $n "weight" $weight "canary" $c))) "hpa" (and $as.enabled (gt $sMin 0)) "minReplicas" $sMin "maxReplicas" $sMax -}}
 {{- $canaryTag := default $tag .Values.rollout.canary.tag | toString -}}
-{{- $canary := dict "name" (printf "%s-canary" $fullname | trunc 63 | trimSuffix "-") "track" "canary" "tag" $canaryTag "path" "rollout.canary" "replicas" $c "hpa" (and $as.enabled (gt $cMin 0)) "minReplicas" $cMin "maxReplicas" $cMax -}}
+{{- $canary := dict "name" (include "common.names.componentFullname" (dict "context" $ "component" "canary")) "track" "canary" "tag" $canaryTag "path" "rollout.canary" "replicas" $c "hpa" (and $as.enabled (gt $cMin 0)) "minReplicas" $cMin "maxReplicas" $cMax -}}
 {{- $items = list $stable $canary -}}
 {{- else -}}
 {{- $items = list (dict "name" $fullname "track" "stable" "tag" $tag "path" "image" "replicas" $n "hpa" $as.enabled "minReplicas" (int $as.minReplicas) "maxReplicas" (int $as.maxReplicas)) -}}

@@ -9,15 +9,7 @@ Usage: {{ include "app.service" (dict "context" $ "name" $name "role" "preview" 
 apiVersion: v1
 kind: Service
 metadata:
-  name: {{ .name }}
-  namespace: {{ include "common.names.namespace" $ctx | quote }}
-  labels:
-    {{- include "common.labels.standard" (dict "context" $ctx "component" "app") | nindent 4 }}
-    charthouse.dev/service: {{ .role | quote }}
-  {{- with include "common.annotations.standard" (dict "context" $ctx "extra" $svc.annotations) }}
-  annotations:
-    {{- . | nindent 4 }}
-  {{- end }}
+  {{- include "common.metadata" (dict "context" $ctx "name" .name "component" "app" "labels" (dict "charthouse.dev/service" .role) "annotations" $svc.annotations) | nindent 2 }}
 spec:
   type: {{ $svc.type }}
   selector:

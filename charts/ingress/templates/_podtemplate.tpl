@@ -26,9 +26,6 @@ spec:
   {{- with include "common.images.pullSecrets" (dict "context" $ "pullSecrets" $v.imagePullSecrets) }}
   {{- . | nindent 2 }}
   {{- end }}
-  {{- with $v.priorityClassName }}
-  priorityClassName: {{ . | quote }}
-  {{- end }}
   terminationGracePeriodSeconds: {{ int $v.controller.terminationGracePeriodSeconds }}
   securityContext:
     {{- include "common.security.podSecurityContext" (dict "override" $v.podSecurityContext "context" $) | nindent 4 }}
@@ -139,20 +136,5 @@ spec:
     {{- with $v.extraVolumes }}
     {{- include "common.tplvalues.render" (dict "value" . "context" $) | nindent 4 }}
     {{- end }}
-  {{- with $v.nodeSelector }}
-  nodeSelector:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- with $v.tolerations }}
-  tolerations:
-    {{- toYaml . | nindent 4 }}
-  {{- end }}
-  {{- with $v.affinity }}
-  affinity:
-    {{- include "common.tplvalues.render" (dict "value" . "context" $) | nindent 4 }}
-  {{- end }}
-  {{- with $v.topologySpreadConstraints }}
-  topologySpreadConstraints:
-    {{- include "common.tplvalues.render" (dict "value" . "context" $) | nindent 4 }}
-  {{- end }}
+  {{- include "common.pod.scheduling" (dict "context" $ "values" $v "selectorLabels" (include "common.labels.selector" (dict "context" $ "component" "controller") | fromYaml)) | nindent 2 }}
 {{- end -}}

@@ -48,6 +48,10 @@ COMMANDS: dict[str, CommandInfo] = {
     "docs": CommandInfo(
         "charthouse.commands.docs", "generate the README values tables from values.yaml comments"
     ),
+    "schemas": CommandInfo(
+        "charthouse.commands.schemas",
+        "generate each chart's values.schema.json from its source and charts/common/schemas",
+    ),
     "rollout": CommandInfo(
         "charthouse.commands.rollout",
         "gated blue-green and canary rollouts of app chart releases, one helm revision a step",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from charthouse.commands import options
 from charthouse.errors import CharthouseError, ExitCode
-from charthouse.paths import REPO_ROOT
+from charthouse.paths import shown as _shown
 
 if TYPE_CHECKING:
     from charthouse.chartdocs import ChartDocs
@@ -22,18 +22,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "without, an undocumented value also exits 1 and no README is written."
     )
     options.charts(parser)
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="only report stale READMEs and undocumented values (exit 1)",
-    )
+    options.check(parser, help="only report stale READMEs and undocumented values (exit 1)")
     parser.set_defaults(func=_run)
-
-
-def _shown(path: object) -> str:
-    text = str(path)
-    root = f"{REPO_ROOT}/"
-    return text.removeprefix(root)
 
 
 def _problems(name: str, doc: ChartDocs, *, check: bool) -> list[str]:

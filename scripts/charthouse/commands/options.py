@@ -36,6 +36,11 @@ def charts(parser: Parser) -> None:
     )
 
 
+def check(parser: Parser, *, help: str) -> None:
+    """``--check``: write nothing, report what a run would change (exit CHECK_FAILED)."""
+    parser.add_argument("--check", action="store_true", help=help)
+
+
 def values_files(parser: Parser, *, help: str = "values file (repeatable; later wins)") -> None:
     parser.add_argument(
         "-f",

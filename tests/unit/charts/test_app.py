@@ -652,11 +652,6 @@ def test_pdb_covers_every_track(render: RenderFn) -> None:
     assert default["maxUnavailable"] == 1 and "minAvailable" not in default
 
 
-def test_pdb_with_both_bounds_fails(render_error: RenderErrorFn) -> None:
-    message = render_error(CHART, {"podDisruptionBudget": {"minAvailable": 1, "maxUnavailable": 1}})
-    assert "podDisruptionBudget" in message
-
-
 def test_network_policy_admits_the_ingress_controller_and_the_release(render: RenderFn) -> None:
     policy = render(CHART, values_files=[scenario("pdb-netpol")]).get("NetworkPolicy", "rel-app")
     spec = policy["spec"]

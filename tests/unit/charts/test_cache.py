@@ -425,19 +425,11 @@ def test_network_policy_opens_metrics_to_the_namespace(render: RenderFn) -> None
     assert any("namespaceSelector" in peer for peer in metrics["from"])
 
 
-def test_pdb_is_opt_in_and_max_unavailable_wins(render: RenderFn) -> None:
+def test_pdb_is_opt_in_and_production_blocks_evictions(render: RenderFn) -> None:
     assert render(CHART).of_kind("PodDisruptionBudget") == []
     pdb = render(CHART, values_files=[scenario("production")]).get("PodDisruptionBudget", STS)
     assert pdb["spec"]["maxUnavailable"] == 0 and "minAvailable" not in pdb["spec"]
     assert pdb["spec"]["selector"]["matchLabels"] == SELECTOR
-
-
-def test_pdb_null_means_unset(render: RenderFn) -> None:
-    values = {
-        "podDisruptionBudget": {"enabled": True, "minAvailable": "50%", "maxUnavailable": None}
-    }
-    spec = render(CHART, values).get("PodDisruptionBudget", STS)["spec"]
-    assert spec["minAvailable"] == "50%" and "maxUnavailable" not in spec
 
 
 def test_helm_test_pod_pings_through_the_service_with_the_password_file(
@@ -475,7 +467,6 @@ def test_helm_test_pod_pings_through_the_service_with_the_password_file(
         ({"securityContext": {"runAsNonRoot": False}}, "securityContext.runAsNonRoot"),
         ({"securityContext": {"readOnlyRootFilesystem": False}}, "readOnlyRootFilesystem"),
         ({"podSecurityContext": {"runAsUser": 0}}, "podSecurityContext.runAsUser"),
-        ({"podDisruptionBudget": {"enabled": True, "minAvailable": None}}, "podDisruptionBudget"),
         ({"probes": {"liveness": {"periodSeconds": 0}}}, "probes.liveness.periodSeconds"),
         ({"extraObjects": ["kind: ConfigMap"]}, "extraObjects"),
     ],

@@ -516,15 +516,7 @@ def test_network_policy_opens_metrics_to_the_namespace(render: RenderFn) -> None
     assert any("namespaceSelector" in peer for peer in metrics["from"])
 
 
-def test_pdb_null_means_unset(render: RenderFn) -> None:
-    values = {
-        "podDisruptionBudget": {"enabled": True, "minAvailable": "50%", "maxUnavailable": None}
-    }
-    spec = render(CHART, values).get("PodDisruptionBudget", STS)["spec"]
-    assert spec["minAvailable"] == "50%" and "maxUnavailable" not in spec
-
-
-def test_pdb_is_opt_in_and_max_unavailable_wins(render: RenderFn) -> None:
+def test_pdb_is_opt_in_and_production_blocks_evictions(render: RenderFn) -> None:
     assert render(CHART).of_kind("PodDisruptionBudget") == []
     pdb = render(CHART, values_files=[CHART_DIR / "ci" / "production-values.yaml"]).get(
         "PodDisruptionBudget", STS
@@ -564,7 +556,6 @@ def test_helm_test_pod_logs_in_with_the_secret_uri(render: RenderFn) -> None:
         ({"securityContext": {"readOnlyRootFilesystem": False}}, "readOnlyRootFilesystem"),
         ({"metrics": {"securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}}, "add"),
         ({"podSecurityContext": {"runAsUser": 0}}, "podSecurityContext.runAsUser"),
-        ({"podDisruptionBudget": {"enabled": True, "minAvailable": None}}, "podDisruptionBudget"),
         ({"podDisruptionBudget": {"maxUnavailable": "150%"}}, "maxUnavailable"),
         ({"pgHba": ["host all all 0.0.0.0/0 trust\nlocal all all trust"]}, "pgHba"),
         (

@@ -251,13 +251,6 @@ def test_pdb_selects_the_controller_pods(render: RenderFn) -> None:
     )
 
 
-def test_pdb_with_both_bounds_is_refused(render_error: RenderErrorFn) -> None:
-    err = render_error(
-        CHART, {"podDisruptionBudget": {"enabled": True, "minAvailable": 1, "maxUnavailable": 1}}
-    )
-    assert "podDisruptionBudget" in err
-
-
 def test_the_controller_and_its_service_select_name_instance_component(render: RenderFn) -> None:
     """The selector itself; that it stays the same in every scenario is checked across
     all charts in tests/unit/test_chart_invariants.py."""
