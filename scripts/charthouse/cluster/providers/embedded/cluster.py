@@ -345,7 +345,7 @@ class EmbeddedCluster:
         self.baseline.record()
         hostnet.check_address_plan()
         hostnet.ensure_bridge()
-        hostnet.install_containment(ports["kube-apiserver"])
+        hostnet.install_containment(ports["kube-apiserver"], ports["kubelet"])
         watched: list[tuple[Component, subprocess.Popen[bytes] | None]] = []
 
         registry_address = f"127.0.0.1:{ports['registry']}"

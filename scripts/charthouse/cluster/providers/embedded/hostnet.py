@@ -8,8 +8,8 @@ What ``up`` changes, and only this:
 * a route sending the Service range to the bridge, so a packet to a Service
   without endpoints never follows the default route off the machine;
 * the chains ``CHARTHOUSE-FORWARD`` and ``CHARTHOUSE-INPUT`` in the mangle table
-  (IPv4 and IPv6): pod traffic may go to other pods and to the API server,
-  nowhere else;
+  (IPv4 and IPv6): pod traffic may go to other pods, to the API server and to
+  the kubelet (which metrics-server scrapes), nowhere else;
 * sysctls that kubelet, kube-proxy and the CNI bridge plugin insist on
   changing. Their values before the first ``up`` are recorded in
   ``baseline.json`` and written back by ``down`` — also after a crash, because
@@ -215,8 +215,13 @@ def _iptables(binary: str, *args: str, check: bool = True) -> bool:
     return run([binary, "-w", "5", *args], check=check, timeout=60).returncode == 0
 
 
-def install_containment(apiserver_port: int) -> None:
-    """Pods talk to pods and to the API server; every other packet from a pod is dropped.
+def install_containment(apiserver_port: int, kubelet_port: int) -> None:
+    """Pods talk to pods, to the API server and to the kubelet; every other packet from
+    a pod is dropped.
+
+    The kubelet's port is open to pods as on any cluster, because metrics-server (a
+    pod) scrapes its ``/metrics/resource``; the kubelet still refuses every caller
+    without a client certificate from the cluster CA (no anonymous or token access).
 
     The rules live in the ``mangle`` table, which the kernel consults before ``filter``
     and which none of the node's components writes to: kube-proxy and kubelet prepend
@@ -237,17 +242,18 @@ def install_containment(apiserver_port: int) -> None:
         _iptables(binary, *rule, FORWARD_CHAIN, "-i", bridge, "-o", bridge, "-j", "RETURN")
         _iptables(binary, *rule, FORWARD_CHAIN, "-i", bridge, "-j", "DROP")
         _iptables(binary, *rule, FORWARD_CHAIN, "-o", bridge, "-j", "DROP")
-        # Into the host from pods: replies, and the API server (behind the kubernetes
-        # Service). Nothing else the host runs is a pod's business.
+        # Into the host from pods: replies, the API server (behind the kubernetes
+        # Service) and the kubelet. Nothing else the host runs is a pod's business.
         _iptables(
             binary, *rule, INPUT_CHAIN, "-i", bridge, "-m", "conntrack", "--ctstate",
             "ESTABLISHED,RELATED", "-j", "RETURN",
         )  # fmt: skip
         if binary == "iptables":
-            _iptables(
-                binary, *rule, INPUT_CHAIN, "-i", bridge, "-d", str(network.NODE_IP),
-                "-p", "tcp", "--dport", str(apiserver_port), "-j", "RETURN",
-            )  # fmt: skip
+            for port in (apiserver_port, kubelet_port):
+                _iptables(
+                    binary, *rule, INPUT_CHAIN, "-i", bridge, "-d", str(network.NODE_IP),
+                    "-p", "tcp", "--dport", str(port), "-j", "RETURN",
+                )  # fmt: skip
         _iptables(binary, *rule, INPUT_CHAIN, "-i", bridge, "-j", "DROP")
 
 
