@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from charthouse.cluster import gateway_crds
+from charthouse.cluster import gateway_crds, metrics_server
 from charthouse.cluster import provider as providers
+from charthouse.images.catalog import load as load_images
 from charthouse.locks import file_lock
 
 from .harness import EXCLUSIVE, Deployer, Diagnostics, release_orphans
@@ -141,6 +142,21 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def kube(cluster: SessionCluster) -> Kube:
     return Kube(cluster.kubeconfig)
+
+
+@pytest.fixture(scope="session")
+def metrics_api(cluster: SessionCluster, kube: Kube) -> str:
+    """The resource-metrics API (``metrics.k8s.io``), served by the real metrics-server
+    (charthouse.cluster.metrics_server); what HPAs and ``kubectl top`` read. Left
+    installed at the end: other sessions on the cluster share it. Installed under the
+    exclusive lock (its objects have fixed names); a session fixture is set up before
+    any test's lock is taken, so it never waits on its own process."""
+    if not cluster.runs_containers:
+        pytest.skip("kwok nodes run no kubelet: no resource metrics to scrape")
+    access = metrics_server.KubeletAccess.for_provider(cluster.provider)
+    image = str(load_images().get("metrics-server").ref)
+    with exclusive_cluster_objects(kube, cluster):
+        return metrics_server.install(cluster.kubeconfig, access, image)
 
 
 @pytest.fixture

@@ -155,6 +155,18 @@ def issue(
     return KeyPair(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
 
 
+def certificate_request(common_name: str, organizations: Sequence[str] = ()) -> tuple[bytes, bytes]:
+    """(private key PEM, CSR PEM) for a certificate another CA signs (the cluster's,
+    through the Kubernetes CertificateSigningRequest API): the key never leaves us."""
+    key = _new_key()
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(_name(common_name, organizations))
+        .sign(key, hashes.SHA256())
+    )
+    return _key_pem(key), csr.public_bytes(serialization.Encoding.PEM)
+
+
 def service_account_keys() -> tuple[bytes, bytes]:
     """(private PEM, public PEM) used to sign and verify service-account tokens."""
     key = _new_key()
