@@ -1,8 +1,8 @@
 """Each image does what the charts and the node rely on, run as a restricted pod
 would run it (busybox, postgres and redis_exporter have modules of their own):
 the whoami stand-in's endpoints, Traefik's version and entrypoint, CoreDNS's
-plugin set, Valkey with a password and an append-only file, and the pause
-container."""
+plugin set, metrics-server's version and flags, Valkey with a password and an
+append-only file, and the pause container."""
 
 from __future__ import annotations
 
@@ -140,6 +140,25 @@ def test_coredns_links_exactly_the_clusters_plugins(
     assert "forward" not in plugins
     version = container(coredns, args=["-version"]).run()
     assert "CoreDNS-1.15.0" in version.stdout
+
+
+def test_metrics_server_reports_its_version_and_runs_as_upstreams_user(
+    image: Callable[[str], Image], container: Callable[..., Container]
+) -> None:
+    metrics_server = image("metrics-server")
+    assert metrics_server.user() == (65534, 65534)
+    version = container(metrics_server, args=["--version"]).run()
+    assert version.returncode == 0, version.stdout
+    assert version.stdout.strip() == "v0.8.0"
+    # the kubelet flags the test clusters pass are flags of this build
+    usage = container(metrics_server, args=["--help"]).run()
+    for flag in (
+        "--kubelet-certificate-authority",
+        "--kubelet-client-certificate",
+        "--kubelet-use-node-status-port",
+        "--metric-resolution",
+    ):
+        assert flag in usage.stdout, flag
 
 
 def test_coredns_serves_health_on_an_unprivileged_port_without_capabilities(
