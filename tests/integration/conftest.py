@@ -148,13 +148,17 @@ def kube(cluster: SessionCluster) -> Kube:
 def metrics_api(cluster: SessionCluster, kube: Kube) -> str:
     """The resource-metrics API (``metrics.k8s.io``), served by the real metrics-server
     (charthouse.cluster.metrics_server); what HPAs and ``kubectl top`` read. Left
-    installed at the end: other sessions on the cluster share it. Installed under the
-    exclusive lock (its objects have fixed names); a session fixture is set up before
+    installed at the end: other sessions on the cluster share it. When it already runs
+    as wanted, nothing is locked or applied; otherwise it is installed under the
+    exclusive lock (its objects have fixed names). A session fixture is set up before
     any test's lock is taken, so it never waits on its own process."""
     if not cluster.runs_containers:
         pytest.skip("kwok nodes run no kubelet: no resource metrics to scrape")
     access = metrics_server.KubeletAccess.for_provider(cluster.provider)
     image = str(load_images().get("metrics-server").ref)
+    found = metrics_server.serving(cluster.kubeconfig, access, image)
+    if found is not None:
+        return found
     with exclusive_cluster_objects(kube, cluster):
         return metrics_server.install(cluster.kubeconfig, access, image)
 

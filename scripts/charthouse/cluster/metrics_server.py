@@ -404,11 +404,14 @@ def _issue_client_certificate(cluster: _Cluster, timeout: float) -> tuple[bytes,
     return base64.b64decode(certificate), key_pem
 
 
-def _ensure_client_secret(cluster: _Cluster, timeout: float) -> None:
+def _client_cert_pem(cluster: _Cluster) -> bytes | None:
     current = cluster.get("v1", "Secret", CLIENT_SECRET, NAMESPACE)
     cert_b64 = ((current or {}).get("data") or {}).get("tls.crt")
-    cert_pem = base64.b64decode(cert_b64) if cert_b64 else None
-    if needs_renewal(cert_pem, dt.datetime.now(dt.UTC)):
+    return base64.b64decode(cert_b64) if cert_b64 else None
+
+
+def _ensure_client_secret(cluster: _Cluster, timeout: float) -> None:
+    if needs_renewal(_client_cert_pem(cluster), dt.datetime.now(dt.UTC)):
         cert, key = _issue_client_certificate(cluster, timeout)
         apply(cluster.kubeconfig, [client_secret(cert, key)])
 
@@ -420,23 +423,65 @@ def node_metrics(kubeconfig: Path) -> list[dict[str, Any]]:
     return items
 
 
+def runs_as_wanted(
+    deployment_obj: dict[str, Any] | None, image: str, access: KubeletAccess
+) -> bool:
+    """Whether the live Deployment is ready and runs ``image`` with ``access``'s flags."""
+    if deployment_obj is None or not kstatus.compute(deployment_obj).current:
+        return False
+    containers = deployment_obj["spec"]["template"]["spec"].get("containers") or [{}]
+    return bool(containers[0].get("image") == image and containers[0].get("args") == args(access))
+
+
+def _describe(image: str, access: KubeletAccess) -> str:
+    return f"metrics-server {image} in {NAMESPACE} ({', '.join(args(access)[2:])})"
+
+
+def _foreign(api_service_obj: dict[str, Any] | None) -> bool:
+    labels = ((api_service_obj or {}).get("metadata") or {}).get("labels") or {}
+    return api_service_obj is not None and not MANAGED_BY.items() <= labels.items()
+
+
+def serving(kubeconfig: Path, access: KubeletAccess, image: str) -> str | None:
+    """How ``metrics.k8s.io`` is served already as :func:`install` would leave it, or
+    None: read without changing anything, so callers take no lock when all is well."""
+    cluster = _Cluster(kubeconfig)
+    existing = cluster.get("apiregistration.k8s.io/v1", "APIService", API_SERVICE)
+    if _foreign(existing):
+        return f"the cluster's own {API_SERVICE} (left as it is)" if available(existing) else None
+    if not available(existing):
+        return None
+    if not runs_as_wanted(cluster.get("apps/v1", "Deployment", NAME, NAMESPACE), image, access):
+        return None
+    if access.client_certificate and needs_renewal(
+        _client_cert_pem(cluster), dt.datetime.now(dt.UTC)
+    ):
+        return None
+    try:
+        answered = bool(node_metrics(kubeconfig))
+    except Exception:  # the API answers 503 while metrics-server restarts
+        return None
+    return _describe(image, access) if answered else None
+
+
 def install(kubeconfig: Path, access: KubeletAccess, image: str, *, timeout: float = 240.0) -> str:
     """Make ``metrics.k8s.io`` answer with figures for every node; say how."""
     cluster = _Cluster(kubeconfig)
     existing = cluster.get("apiregistration.k8s.io/v1", "APIService", API_SERVICE)
-    labels = ((existing or {}).get("metadata") or {}).get("labels") or {}
-    if existing is not None and not MANAGED_BY.items() <= labels.items():
+    if _foreign(existing):
         _until(lambda: available(existing), timeout, f"the cluster's own {API_SERVICE}")
         return f"the cluster's own {API_SERVICE} (left as it is)"
     if access.client_certificate:
         _ensure_client_secret(cluster, timeout)
     apply(kubeconfig, objects(image, access))
 
-    def deployed() -> bool:
-        live = cluster.get("apps/v1", "Deployment", NAME, NAMESPACE)
-        return live is not None and kstatus.compute(live).current
-
-    _until(deployed, timeout, f"Deployment {NAMESPACE}/{NAME} ready")
+    _until(
+        lambda: runs_as_wanted(
+            cluster.get("apps/v1", "Deployment", NAME, NAMESPACE), image, access
+        ),
+        timeout,
+        f"Deployment {NAMESPACE}/{NAME} ready",
+    )
     apply(kubeconfig, [api_service()])
     _until(
         lambda: available(cluster.get("apiregistration.k8s.io/v1", "APIService", API_SERVICE)),
@@ -444,4 +489,4 @@ def install(kubeconfig: Path, access: KubeletAccess, image: str, *, timeout: flo
         f"APIService {API_SERVICE} Available",
     )
     _until(lambda: node_metrics(kubeconfig), timeout, "figures for the nodes")
-    return f"metrics-server {image} in {NAMESPACE} ({', '.join(args(access)[2:])})"
+    return _describe(image, access)

@@ -137,3 +137,28 @@ def test_available_reads_the_api_service_condition() -> None:
     assert not ms.available(None)
     assert not ms.available({"status": {"conditions": [{"type": "Available", "status": "False"}]}})
     assert ms.available({"status": {"conditions": [{"type": "Available", "status": "True"}]}})
+
+
+def _live(image: str, args: list[str], ready: bool) -> dict[str, object]:
+    deployment = ms.deployment(image, EMBEDDED)
+    deployment["spec"]["template"]["spec"]["containers"][0]["args"] = args
+    deployment["metadata"]["generation"] = 1
+    replicas = 1 if ready else 0
+    deployment["status"] = {
+        "observedGeneration": 1,
+        "replicas": 1,
+        "updatedReplicas": 1,
+        "readyReplicas": replicas,
+        "availableReplicas": replicas,
+        "conditions": [{"type": "Available", "status": "True" if ready else "False"}],
+    }
+    return deployment
+
+
+def test_a_running_install_is_reused_only_with_the_same_image_and_flags() -> None:
+    wanted = ms.args(EMBEDDED)
+    assert ms.runs_as_wanted(_live(IMAGE, wanted, ready=True), IMAGE, EMBEDDED)
+    assert not ms.runs_as_wanted(None, IMAGE, EMBEDDED)
+    assert not ms.runs_as_wanted(_live(IMAGE, wanted, ready=False), IMAGE, EMBEDDED)
+    assert not ms.runs_as_wanted(_live(IMAGE + "-old", wanted, ready=True), IMAGE, EMBEDDED)
+    assert not ms.runs_as_wanted(_live(IMAGE, ms.args(KIND), ready=True), IMAGE, EMBEDDED)
