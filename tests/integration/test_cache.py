@@ -90,11 +90,29 @@ def run_client(
     return logs
 
 
+# A Service re-created a moment ago can be unreachable for a second while kube-proxy
+# programs it (the pod is Ready first): only "could not connect" is retried, so a
+# refused password or a missing key is never retried into a pass.
+_UNTIL_REACHABLE = """tries=0
+while :; do
+  out=$({cli} 2>&1)
+  tries=$((tries + 1))
+  case "$out" in
+    "Could not connect"*) if [ "$tries" -lt 30 ]; then sleep 1; continue; fi ;;
+  esac
+  break
+done
+printf '%s\\n' "$out"
+"""
+
+
 def cli_script(*commands: list[str], host: str = FULLNAME) -> str:
     """valkey-cli commands against the Service, one output line each; the password (when
     the pod has REDISCLI_AUTH) never on the command line."""
     lines = [
-        f"valkey-cli --no-auth-warning -h {host} -p 6379 {shlex.join(c)} 2>&1 || true"
+        _UNTIL_REACHABLE.format(
+            cli=f"valkey-cli --no-auth-warning -h {host} -p 6379 {shlex.join(c)}"
+        )
         for c in commands
     ]
     return "\n".join(lines)
