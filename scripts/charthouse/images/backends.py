@@ -35,10 +35,22 @@ class LocalImage:
 
 class Backend(Protocol):
     name: str
+    # Whether the backend can pull base images the catalog does not build (docker
+    # can; buildah here cannot): one that cannot is given the catalog's `stages`.
+    pulls_bases: bool
 
     def build(
-        self, context: Path, tag: str, build_args: Mapping[str, str], timestamp: int
-    ) -> None: ...
+        self,
+        context: Path,
+        tag: str,
+        build_args: Mapping[str, str],
+        timestamp: int,
+        *,
+        stages: Mapping[str, Path] | None = None,
+    ) -> None:
+        """Build ``context``'s Dockerfile as ``tag``; ``stages`` maps a stage name to
+        the directory that replaces it (a named build context)."""
+        ...
 
     def images(self) -> dict[str, LocalImage]:
         """Every tagged image in the store, by reference (one call: the warm path)."""
@@ -58,6 +70,17 @@ class Backend(Protocol):
 
 
 _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_HEALTHCHECK = re.compile(r"^\s*HEALTHCHECK\s+(?!NONE\s*$)", re.IGNORECASE | re.MULTILINE)
+
+
+def _build_contexts(stages: Mapping[str, Path] | None) -> list[str]:
+    """``--build-context stage=dir`` for each replaced stage (BuildKit and buildah
+    give a named context precedence over the Dockerfile stage of that name)."""
+    return [f"--build-context={name}={path}" for name, path in sorted((stages or {}).items())]
+
+
+def _declares_healthcheck(dockerfile: Path) -> bool:
+    return bool(_HEALTHCHECK.search(dockerfile.read_text(encoding="utf-8")))
 
 
 def _size(text: str) -> int:
@@ -71,6 +94,7 @@ class Buildah:
     (vfs driver, chroot isolation: works as root without overlay or a daemon)."""
 
     name = "buildah"
+    pulls_bases = False
 
     def __init__(self, home: Path) -> None:
         self.root = home / "buildah" / "storage"
@@ -88,8 +112,21 @@ class Buildah:
             *args,
         ]
 
-    def build(self, context: Path, tag: str, build_args: Mapping[str, str], timestamp: int) -> None:
+    def build(
+        self,
+        context: Path,
+        tag: str,
+        build_args: Mapping[str, str],
+        timestamp: int,
+        *,
+        stages: Mapping[str, Path] | None = None,
+    ) -> None:
         args = [f"--build-arg={k}={v}" for k, v in sorted(build_args.items())]
+        args += _build_contexts(stages)
+        # The OCI image config has no health check: buildah drops HEALTHCHECK (with
+        # a warning) unless it writes Docker's format, which containerd reads too.
+        if _declares_healthcheck(context / "Dockerfile"):
+            args.append("--format=docker")
         run(
             self._cmd(
                 "bud",
@@ -175,10 +212,20 @@ class Docker:
     of the cache key."""
 
     name = "docker"
+    pulls_bases = True
 
-    def build(self, context: Path, tag: str, build_args: Mapping[str, str], timestamp: int) -> None:
+    def build(
+        self,
+        context: Path,
+        tag: str,
+        build_args: Mapping[str, str],
+        timestamp: int,
+        *,
+        stages: Mapping[str, Path] | None = None,
+    ) -> None:
         args = [f"--build-arg={k}={v}" for k, v in sorted(build_args.items())]
         args.append(f"--build-arg=SOURCE_DATE_EPOCH={timestamp}")
+        args += _build_contexts(stages)
         run(
             [
                 "docker",

@@ -69,15 +69,23 @@ def _build_one(
     spec: ImageSpec, catalog: Catalog, backend: Backend, workspace: Workspace, key: str
 ) -> Record:
     context = workspace.staging / f"{spec.name}.{os.getpid()}"
-    shutil.rmtree(context, ignore_errors=True)
+    replacements = workspace.staging / f"{spec.name}.{os.getpid()}.stages"
+    for leftover in (context, replacements):
+        shutil.rmtree(leftover, ignore_errors=True)
     started = time.monotonic()
     _say(f"building image {spec.ref} ({spec.name}) ...")
     try:
         shutil.copytree(spec.directory, context)
-        sources.stage(sources.Staging(spec, catalog, context, workspace.sources))
-        backend.build(context, str(spec.ref), spec.build_args, catalog.source_date_epoch)
+        staging = sources.Staging(spec, catalog, context, workspace.sources)
+        sources.stage(staging)
+        # A backend that pulls (docker) builds every stage as the Dockerfile says.
+        stages = {} if backend.pulls_bases else sources.stage_replacements(staging, replacements)
+        backend.build(
+            context, str(spec.ref), spec.build_args, catalog.source_date_epoch, stages=stages
+        )
     finally:
-        shutil.rmtree(context, ignore_errors=True)
+        for directory in (context, replacements):
+            shutil.rmtree(directory, ignore_errors=True)
     seconds = time.monotonic() - started
     image = backend.images().get(str(spec.ref))
     if image is None:

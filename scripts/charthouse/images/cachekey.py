@@ -1,10 +1,10 @@
 """The cache key of an image: everything its content depends on, and nothing else.
 
 An image is rebuilt exactly when this key changes: a file of its directory, its
-catalog entry (reference and extra tags, build arguments, context inputs and
-the pins behind them), the image IDs of the catalog images it is built FROM,
-the timestamp pin, the backend, or :data:`BUILDER_VERSION` (bumped when the way
-images are staged or built changes).
+catalog entry (reference and extra tags, build arguments, context inputs, the
+files standing for replaced stages, and the pins behind them), the image IDs of
+the catalog images it is built FROM, the timestamp pin, the backend, or
+:data:`BUILDER_VERSION` (bumped when the way images are staged or built changes).
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ def inputs(
     # absent when there are none, so the keys of single-tag images stay as they were.
     if spec.also_tagged:
         data["alsoTagged"] = list(spec.also_tagged)
+    # Likewise the files standing for replaced stages, present only where there are such.
+    if spec.stages:
+        data["stages"] = sources.stage_fingerprints(spec, catalog)
     return data
 
 

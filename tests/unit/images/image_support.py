@@ -53,6 +53,7 @@ class FakeBackend:
     be told to fail, like a killed or broken build."""
 
     name = "fake"
+    pulls_bases = False
 
     def __init__(self) -> None:
         self.store: dict[str, LocalImage] = {}
@@ -62,14 +63,30 @@ class FakeBackend:
         self.contexts: list[Path] = []
         self.tags: list[tuple[str, str]] = []
         self.registry_push = False
+        self.stages: dict[str, dict[str, dict[str, bytes]]] = {}
 
-    def build(self, context: Path, tag: str, build_args: Mapping[str, str], timestamp: int) -> None:
+    def build(
+        self,
+        context: Path,
+        tag: str,
+        build_args: Mapping[str, str],
+        timestamp: int,
+        *,
+        stages: Mapping[str, Path] | None = None,
+    ) -> None:
         self.contexts.append(context)
         assert (context / "Dockerfile").is_file()
+        # What each replaced stage's build context held, as the build saw it.
+        self.stages[tag] = {
+            name: {p.name: p.read_bytes() for p in path.iterdir()}
+            for name, path in (stages or {}).items()
+        }
         if tag == self.fail_on:
             raise RuntimeError(f"build of {tag} killed")
         digest = hashlib.sha256()
-        for path in sorted(context.rglob("*")):
+        for path in sorted(
+            [*context.rglob("*"), *(p for d in (stages or {}).values() for p in d.rglob("*"))]
+        ):
             if path.is_file():
                 digest.update(path.name.encode() + path.read_bytes())
         digest.update(repr(sorted(build_args.items())).encode())

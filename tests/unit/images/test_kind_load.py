@@ -30,12 +30,38 @@ def fakes(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_with_no_kind_image_nothing_is_built_or_loaded(
-    fakes: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, fakes: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Today's catalog: kind pulls every image from its upstream registry."""
+    """A catalog whose every image kind pulls from its upstream registry."""
+    cat = write_catalog(tmp_path)
+    monkeypatch.setattr(kind, "load_catalog", lambda: cat)
     assert cli.main(["images", "kind-load", "--name", "ci"]) == 0
     assert "nothing to load" in capsys.readouterr().out
     assert fake_docker.calls(fakes) == []
+
+
+def test_the_example_api_is_built_by_docker_from_its_dockerfile_and_loaded(
+    fakes: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The repo catalog: docker pulls golang and runs the Dockerfile's build stage
+    itself (no build context replaces it), then kind gets the image."""
+    assert cli.main(["images", "kind-load", "--name", "ci"]) == 0
+    assert "loaded ghcr.io/charthouse/example-api:0.1.0 into kind cluster ci" in (
+        capsys.readouterr().out
+    )
+    calls = fake_docker.calls(fakes)
+    (build,) = [c for c in calls if c[:2] == ["docker", "build"]]
+    assert build[build.index("--tag") + 1] == "ghcr.io/charthouse/example-api:0.1.0"
+    assert not [a for a in build if a.startswith("--build-context")]
+    assert build[-1].endswith("example-api." + build[-1].rsplit(".", 1)[-1])
+    assert calls[-1] == [
+        "kind",
+        "load",
+        "docker-image",
+        "ghcr.io/charthouse/example-api:0.1.0",
+        "--name",
+        "ci",
+    ]
 
 
 def test_kind_images_are_built_with_docker_and_loaded_under_every_tag(
