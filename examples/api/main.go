@@ -9,9 +9,10 @@
 //     of a typical Deployment, and of the app chart's defaults;
 //   - POST /items and GET /items/{id}: a row written and read back;
 //     POST and GET /counters/{name}: a counter kept in the cache;
-//   - graceful shutdown on SIGTERM: readiness reports "draining" for
-//     -drain-delay so the Service stops sending traffic, then the listener
-//     closes and in-flight requests finish (up to -shutdown-timeout);
+//   - graceful shutdown on SIGTERM: readiness reports "draining" and
+//     connections are closed after their next answer for -drain-delay, so the
+//     Service and the proxy stop sending traffic, then the listener closes and
+//     in-flight requests finish (up to -shutdown-timeout);
 //   - JSON logs on stdout (log/slog), one line per request, never a password;
 //   - an unprivileged port (8080) and a non-root user (the image's USER);
 //   - `api healthcheck`: the image's HEALTHCHECK, with no shell or curl in
@@ -53,11 +54,15 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if err != nil {
 		return c, err
 	}
-	drain, err := durationEnv(getenv, "SHUTDOWN_DRAIN_DELAY", 5*time.Second)
+	// The drain outlasts the readiness probe noticing (the app chart's default: 2
+	// failures 5s apart) plus the proxy's reload: some proxies keep routing to a
+	// terminating pod until its readiness fails. Drain + timeout stay below the
+	// pod's default termination grace period (30s).
+	drain, err := durationEnv(getenv, "SHUTDOWN_DRAIN_DELAY", 15*time.Second)
 	if err != nil {
 		return c, err
 	}
-	timeout, err := durationEnv(getenv, "SHUTDOWN_TIMEOUT", 20*time.Second)
+	timeout, err := durationEnv(getenv, "SHUTDOWN_TIMEOUT", 10*time.Second)
 	if err != nil {
 		return c, err
 	}
@@ -190,6 +195,9 @@ func run(args []string) int {
 	stop() // a second SIGTERM now kills the process, as without a handler
 	logger.Info("SIGTERM: draining", "drain_delay", cfg.drainDelay.String())
 	app.draining.Store(true)
+	// Answers now say "Connection: close": clients and proxies reconnect, and reach
+	// another pod, instead of reusing a connection this pod will close.
+	server.SetKeepAlivesEnabled(false)
 	time.Sleep(cfg.drainDelay)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
