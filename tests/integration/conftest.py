@@ -28,7 +28,7 @@ from charthouse.cluster import provider as providers
 from charthouse.images.catalog import load as load_images
 from charthouse.locks import file_lock
 
-from .harness import EXCLUSIVE, Deployer, Diagnostics, release_orphans
+from .harness import EXCLUSIVE, EXCLUSIVE_LOCK, Deployer, Diagnostics, release_orphans
 from .helm import Helm
 from .images import embedded_values
 from .kube import Kube, eventually
@@ -82,7 +82,11 @@ def exclusive_cluster_objects(kube: Kube, cluster: SessionCluster) -> Iterator[N
     with file_lock(providers.state_dir().with_name(f".{providers.DEFAULT_NAME}.exclusive.lock")):
         for orphan in release_orphans(kube, Helm.for_major(4, cluster.kubeconfig), RESTRICTED):
             warnings.warn(f"uninstalled an orphan of a killed test run: {orphan}", stacklevel=1)
-        yield
+        EXCLUSIVE_LOCK.held = True
+        try:
+            yield
+        finally:
+            EXCLUSIVE_LOCK.held = False
 
 
 @pytest.fixture(autouse=True)

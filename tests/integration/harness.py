@@ -19,6 +19,29 @@ OWNS_FIXED_CLUSTER_OBJECTS = frozenset({"ingress", "stack"})
 EXCLUSIVE = "exclusive_cluster_objects"
 
 
+@dataclass
+class ExclusiveLock:
+    """Whether this process holds the exclusive lock now (set by conftest's
+    ``exclusive_cluster_objects``, the one place that takes it)."""
+
+    held: bool = False
+
+
+EXCLUSIVE_LOCK = ExclusiveLock()
+
+
+def require_exclusive(chart: str) -> None:
+    """Refuse to install or upgrade an ingress or stack release without the lock: such a
+    test fights every other one over the IngressClass ``nginx`` (seen: a stack test
+    without the mark made concurrent ingress tests fail on its ownership)."""
+    if chart in OWNS_FIXED_CLUSTER_OBJECTS and not EXCLUSIVE_LOCK.held:
+        raise AssertionError(
+            f"the {chart} chart owns fixed-name cluster objects: its test must hold the "
+            f"exclusive lock (parametrize with harness.chart_param, or mark it "
+            f"pytest.mark.{EXCLUSIVE})"
+        )
+
+
 # The fixed-name cluster-scoped kinds those charts create (the IngressClass `nginx`, the
 # GatewayClass `traefik`).
 FIXED_NAME_KINDS = (
@@ -146,6 +169,7 @@ class Deployer:
         chart_ref: str | Path | None = None,
         extra: tuple[str, ...] = (),
     ) -> Release:
+        require_exclusive(chart)
         name = release or chart
         result = helm.install_or_upgrade(
             "install",
@@ -173,6 +197,7 @@ class Deployer:
         chart_ref: str | Path | None = None,
         extra: tuple[str, ...] = (),
     ) -> HelmResult:
+        require_exclusive(deployed.chart)
         result = deployed.helm.install_or_upgrade(
             "upgrade",
             deployed.name,
