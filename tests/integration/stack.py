@@ -1,6 +1,7 @@
 """The stack with our example API (examples/api) as the compose topology's api, and a
 client that reaches it as a user does: through the ingress controller's load-balancer
-address (127.244.0.x on the embedded cluster) with the Host header of the stack's Ingress.
+address (127.244.0.x on the embedded cluster) with the Host header of the stack's Ingress
+(the requests themselves are edge.py's).
 
 Shared by the stack's end-to-end tests and the upgrade-from-every-release test.
 """
@@ -9,14 +10,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
 from charthouse import paths
 from charthouse.cluster import provider as providers
 
+from . import edge
 from .kube import Kube, eventually
 
 EXAMPLE_VALUES = paths.REPO_ROOT / "examples" / "stack-values.yaml"
@@ -28,11 +28,10 @@ def example_image_values(provider: str) -> dict[str, Any]:
 
     The embedded cluster's ``up`` pushes every catalog image, but one started before
     the example was added or changed lacks it, or holds an older build under the same
-    tag (which a node that already pulled it keeps): build it (about a second when
-    current), push it where needed, and pin the app to the digest the registry serves.
-    On kind the workflow runs ``charthouse images kind-load`` before the tests (the
-    tag is loaded into every node); an existing cluster must be given the image by
-    its owner."""
+    tag: build it (about a second when current), push it where needed, and pin the app
+    to the digest the registry serves. On kind the workflow runs ``charthouse images
+    kind-load`` before the tests (the tag is loaded into every node); an existing
+    cluster must be given the image by its owner."""
     if provider != "embedded":
         return {}
     from charthouse.images import ensure
@@ -43,78 +42,68 @@ def example_image_values(provider: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Response:
-    status: int
-    body: Any  # parsed JSON, or the text when the answer is not JSON (Traefik's 404/503)
-
-
-@dataclass(frozen=True)
-class Edge:
-    """The stack's front door: the controller's address and the app's host name."""
+class Api:
+    """The example API behind the stack's edge: the controller's address, the app's host."""
 
     address: str
     host: str
 
-    def request(self, method: str, path: str, body: Any = None, *, timeout: float = 5) -> Response:
+    def url(self, path: str) -> str:
+        """For load.py: the URL to request, with ``headers`` as the Host header."""
+        return f"http://{self.address}{path}"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Host": self.host}
+
+    def request(
+        self, method: str, path: str, body: Any = None, *, timeout: float = 5
+    ) -> edge.Reply:
+        """One request with a JSON body (when given) on a fresh connection."""
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            f"http://{self.address}{path}", data=data, method=method, headers={"Host": self.host}
+        headers = {} if data is None else {"Content-Type": "application/json"}
+        return edge.request(
+            self.address,
+            self.host,
+            path,
+            method=method,
+            body=data,
+            headers=headers,
+            timeout=timeout,
         )
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as answer:
-                return Response(answer.status, _parse(answer.read()))
-        except urllib.error.HTTPError as error:
-            return Response(error.code, _parse(error.read()))
 
     def write_item(self, name: str | None = None) -> dict[str, Any]:
         """POST /items; the row the API returns (id, name, created_at)."""
         wanted = name or f"item-{secrets.token_hex(4)}"
         answer = self.request("POST", "/items", {"name": wanted})
-        assert answer.status == 201, f"POST /items through {self}: {answer}"
-        row: dict[str, Any] = answer.body
+        assert answer.status == 201, f"POST /items through {self}: {answer.status} {answer.text}"
+        row: dict[str, Any] = answer.json()
         assert row["name"] == wanted and row["id"] >= 1, row
         return row
 
-    def read_item(self, item_id: int) -> Response:
+    def read_item(self, item_id: int) -> edge.Reply:
         return self.request("GET", f"/items/{item_id}")
 
 
-def _parse(raw: bytes) -> Any:
-    text = raw.decode(errors="replace")
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def edge(kube: Kube, namespace: str, release: str) -> Edge:
-    """Wait for the controller's load-balancer address, take the host of the app's
-    Ingress, and wait until the app answers through both (kube-proxy and Traefik pick
-    up new endpoints a moment after the pods are Ready)."""
-    service = f"{release}-ingress"
-
-    def address() -> str | None:
-        svc = kube.get("v1", "Service", service, namespace)
-        found = (svc or {}).get("status", {}).get("loadBalancer", {}).get("ingress") or []
-        return str(found[0]["ip"]) if found else None
-
-    ip = eventually(address, timeout=60, what=f"a load-balancer address for {service}")
-    assert ip.startswith("127."), f"{service}: {ip} is not a loopback address"
+def reach(kube: Kube, namespace: str, release: str) -> Api:
+    """The API of stack ``release`` as clients reach it: the controller Service's
+    load-balancer address and the host of the app's Ingress, once the app answers
+    through both (kube-proxy and Traefik pick up new endpoints a moment after the pods
+    are Ready)."""
+    address = edge.load_balancer_address(kube, namespace, f"{release}-ingress")
     ingresses = [
         i
         for i in kube.items("networking.k8s.io/v1", "Ingress", namespace)
         if i["metadata"].get("labels", {}).get("app.kubernetes.io/instance") == release
     ]
     assert len(ingresses) == 1, [i["metadata"]["name"] for i in ingresses]
-    front = Edge(ip, ingresses[0]["spec"]["rules"][0]["host"])
+    api = Api(address, ingresses[0]["spec"]["rules"][0]["host"])
 
     def answers() -> bool:
         try:
-            return front.request("GET", "/", timeout=2).status == 200
+            return api.request("GET", "/health/ready", timeout=2).status == 200
         except OSError:
             return False
 
-    eventually(answers, timeout=60, what=f"the app to answer through {front}")
-    return front
+    eventually(answers, timeout=edge.ROUTE_TIMEOUT, what=f"the api to answer through {api}")
+    return api

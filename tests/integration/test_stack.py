@@ -6,8 +6,8 @@ What a user relies on:
 - a request through the proxy writes a row and a second one reads it back;
 - the api reaches the cache through REDIS_URL (the counter is in Valkey, under the
   cache chart's password);
-- readiness drops when the database goes away (scaled to 0) and comes back with it, and
-  the row written before is still there;
+- readiness (/health/ready) drops when the database goes away (scaled to 0) and comes
+  back with it, and the row written before is still there;
 - a rolling restart of the api under steady traffic fails no request (the example drains
   on SIGTERM; the app chart surges before it removes a pod);
 - DATABASE_URL comes from the database's Secret: no password in the pod spec.
@@ -22,22 +22,23 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from . import stack
 from .conftest import SessionCluster
-from .harness import Deployer, Release
+from .harness import EXCLUSIVE, Deployer, Release
 from .helm import Helm
 from .kube import Kube, Obj, eventually, kubectl
+from .load import Load
 from .test_cache import cli_script, password_env, run_client
 
-# The stack owns the cluster-wide IngressClass "nginx": one such test at a time.
-pytestmark = [pytest.mark.integration, pytest.mark.exclusive_cluster_objects]
+# The stack owns the cluster-wide IngressClass "nginx": every test here installs it, so
+# every test holds the cross-process lock (conftest) from before its install until after
+# its namespace is gone.
+pytestmark = [pytest.mark.integration, getattr(pytest.mark, EXCLUSIVE)]
 
 RELEASE = "shop"
 APP = f"{RELEASE}-app"
@@ -48,7 +49,7 @@ CACHE = f"{RELEASE}-cache"
 @pytest.fixture
 def shop(
     cluster: SessionCluster, helm: Helm, deploy: Deployer, kube: Kube, namespace: str
-) -> Iterator[tuple[Release, stack.Edge]]:
+) -> Iterator[tuple[Release, stack.Api]]:
     if not cluster.runs_containers:
         pytest.skip("needs a node that runs containers; kwok pods never answer")
     release = deploy(
@@ -58,7 +59,7 @@ def shop(
         values_files=[stack.EXAMPLE_VALUES],
         values=stack.example_image_values(cluster.provider),
     )
-    yield release, stack.edge(kube, namespace, RELEASE)
+    yield release, stack.reach(kube, namespace, RELEASE)
 
 
 def _app_pods(kube: Kube, namespace: str) -> list[Obj]:
@@ -88,24 +89,35 @@ def _scale_database(kube: Kube, namespace: str, replicas: int) -> None:
     assert scaled.returncode == 0, scaled.stderr
 
 
+def _readiness_failures(kube: Kube, namespace: str) -> list[str]:
+    """kubelet's messages for the api pods' failed readiness probes (/health/ready)."""
+    return [
+        e.get("message", "")
+        for e in kube.events(namespace)
+        if e.get("reason") == "Unhealthy"
+        and e["involvedObject"].get("name", "").startswith(f"{APP}-")
+        and "Readiness probe failed" in e.get("message", "")
+    ]
+
+
 @pytest.mark.parametrize("helm", [4], indirect=True, ids=["helm4"])
 def test_a_row_and_a_count_through_the_proxy_outlive_a_database_outage(
-    shop: tuple[Release, stack.Edge],
+    shop: tuple[Release, stack.Api],
     kube: Kube,
     namespace: str,
     record_property: Callable[[str, object], None],
 ) -> None:
-    release, front = shop
-    row = front.write_item("order-1")
-    read = front.read_item(row["id"])
-    assert read.status == 200 and read.body == row, read
-    assert front.read_item(row["id"] + 1000).status == 404
+    release, api = shop
+    row = api.write_item("order-1")
+    read = api.read_item(row["id"])
+    assert read.status == 200 and read.json() == row, (read.status, read.text)
+    assert api.read_item(row["id"] + 1000).status == 404
 
     # The api counts in the cache: REDIS_URL reaches the stack's Valkey.
     name = f"visits-{secrets.token_hex(3)}"
-    values = [front.request("POST", f"/counters/{name}") for _ in range(3)]
-    assert [(v.status, v.body["value"]) for v in values] == [(200, 1), (200, 2), (200, 3)], values
-    assert front.request("GET", f"/counters/{name}").body == {"name": name, "value": 3}
+    counts = [api.request("POST", f"/counters/{name}") for _ in range(3)]
+    assert [(c.status, c.json()["value"]) for c in counts] == [(200, 1), (200, 2), (200, 3)]
+    assert api.request("GET", f"/counters/{name}").json() == {"name": name, "value": 3}
     # The count is in the stack's Valkey, read with the cache chart's password from a
     # pod of the release (what the cache's NetworkPolicy admits).
     sts = kube.get("apps/v1", "StatefulSet", CACHE, namespace)
@@ -120,15 +132,16 @@ def test_a_row_and_a_count_through_the_proxy_outlive_a_database_outage(
         labels={"app.kubernetes.io/instance": RELEASE},
     )
     assert stored.strip() == "3"
-    assert front.request("GET", "/health/ready").body == {
+    assert api.request("GET", "/health/ready").json() == {
         "status": "ok",
         "checks": {"database": "ok", "cache": "ok"},
     }
 
-    # The database goes away: every api pod turns unready (its readiness checks the
-    # database), so the proxy has no endpoint left and answers 503 itself.
+    # The database goes away: every api pod's /health/ready fails (it checks the
+    # database), the pods turn unready, and the proxy, with no endpoint left, answers 503.
     pods = _app_pods(kube, namespace)
     assert len(pods) == 2 and all(_ready(p) for p in pods)
+    assert not _readiness_failures(kube, namespace)
     _scale_database(kube, namespace, 0)
     started = time.monotonic()
     eventually(
@@ -137,8 +150,14 @@ def test_a_row_and_a_count_through_the_proxy_outlive_a_database_outage(
         what="every api pod to turn unready without its database",
     )
     dropped = time.monotonic() - started
-    during = front.read_item(row["id"])
-    assert during.status == 503, during
+    failures = eventually(
+        lambda: _readiness_failures(kube, namespace),
+        timeout=30,
+        what="kubelet's event of a failed readiness probe",
+    )
+    assert any("503" in message for message in failures), failures
+    during = api.read_item(row["id"])
+    assert during.status == 503, (during.status, during.text)
     containers = [c for p in _app_pods(kube, namespace) for c in p["status"]["containerStatuses"]]
     assert all(c["restartCount"] == 0 for c in containers), "liveness must not restart the api"
 
@@ -152,16 +171,18 @@ def test_a_row_and_a_count_through_the_proxy_outlive_a_database_outage(
     )
     returned = time.monotonic() - started
     after = eventually(
-        lambda: (answer := front.read_item(row["id"])).status == 200 and answer,
+        lambda: (answer := api.read_item(row["id"])).status == 200 and answer,
         timeout=30,
         what="the row to be readable through the proxy again",
     )
-    assert after.body == row
-    second = front.write_item("order-2")
+    assert after.json() == row
+    second = api.write_item("order-2")
     assert second["id"] > row["id"]
+    assert api.read_item(second["id"]).json() == second
     print(
-        f"stack e2e: rows written 2, read back 2; readiness dropped {dropped:.1f}s after "
-        f"the database scaled to 0, returned {returned:.1f}s after it scaled to 1"
+        f"stack e2e: rows written 2, read back 2 (one across the outage); readiness "
+        f"dropped {dropped:.1f}s after the database scaled to 0 ({len(failures)} failed "
+        f"probe events), returned {returned:.1f}s after it scaled to 1"
     )
     record_property("readiness_drop_seconds", round(dropped, 1))
     record_property("readiness_return_seconds", round(returned, 1))
@@ -180,54 +201,19 @@ def test_a_row_and_a_count_through_the_proxy_outlive_a_database_outage(
     assert tested.ok, tested.stdout + tested.stderr
 
 
-class _Traffic:
-    """Requests one after another through the proxy until stopped: a write, then a read
-    of what was written. Every answer is counted; a refused connection is a failure."""
-
-    def __init__(self, front: stack.Edge) -> None:
-        self.front = front
-        self.outcomes: Counter[str] = Counter()
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> _Traffic:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _count(self, what: str, status: int | str, expected: int) -> bool:
-        self.outcomes[f"{what} {status}"] += 1
-        if status != expected:
-            self.failures.append(f"{time.time():.2f} {what}: {status}")
-        return status == expected
-
-    def _run(self) -> None:
-        n = 0
-        while not self._stop.is_set():
-            n += 1
-            try:
-                written = self.front.request("POST", "/items", {"name": f"load-{n}"})
-                if self._count("POST", written.status, 201):
-                    read = self.front.read_item(written.body["id"])
-                    self._count("GET", read.status, 200)
-            except OSError as error:
-                self._count("request", type(error).__name__, 0)
-
-
 @pytest.mark.parametrize("helm", [4], indirect=True, ids=["helm4"])
 def test_a_rolling_restart_of_the_api_under_traffic_fails_no_request(
-    shop: tuple[Release, stack.Edge],
+    shop: tuple[Release, stack.Api],
     kube: Kube,
     namespace: str,
     record_property: Callable[[str, object], None],
 ) -> None:
-    _, front = shop
+    _, api = shop
+    row = api.write_item("read-under-restart")
     before = {p["metadata"]["name"] for p in _app_pods(kube, namespace)}
-    with _Traffic(front) as traffic:
+    # Reads of one row through proxy -> api -> database, a new connection each, so
+    # every request is routed afresh while pods come and go.
+    with Load(api.url(f"/items/{row['id']}"), rate=25, headers=api.headers) as load:
         time.sleep(2)
         restarted = kubectl(
             kube.kubeconfig, "rollout", "restart", f"deployment/{APP}", "-n", namespace
@@ -244,28 +230,29 @@ def test_a_rolling_restart_of_the_api_under_traffic_fails_no_request(
             timeout=200,
         )
         assert status.returncode == 0, status.stdout + status.stderr
-        # The old pods drain for SHUTDOWN_DRAIN_DELAY (5s) after SIGTERM: keep the
+        # The old pods drain for SHUTDOWN_DRAIN_DELAY (15s) after SIGTERM: keep the
         # traffic going until they are gone.
         eventually(
-            lambda: (
-                not before
-                & {
-                    p["metadata"]["name"]
-                    for p in kube.pods(namespace, labels="app.kubernetes.io/name=app")
-                }
-            ),
+            lambda: not before & {p["metadata"]["name"] for p in _app_pods(kube, namespace)},
             timeout=60,
             what="the old api pods to exit",
         )
+        eventually(
+            lambda: not before & {p["metadata"]["name"] for p in kube.pods(namespace)},
+            timeout=60,
+            what="the old api pods to be deleted",
+        )
         time.sleep(1)
-    sent = sum(traffic.outcomes.values())
+    results = load.results
+    right = results.count(lambda r: r.code == 200 and json.loads(r.body) == row)
     print(
-        f"rolling restart of {APP} under traffic: {sent} requests sent, "
-        f"{len(traffic.failures)} failed; {dict(traffic.outcomes)}"
+        f"rolling restart of {APP} under traffic: {results.sent} requests sent, "
+        f"{results.failed} failed, {right} answered the row; {results.summary()}"
     )
-    record_property("requests_sent", sent)
-    record_property("requests_failed", len(traffic.failures))
+    record_property("requests_sent", results.sent)
+    record_property("requests_failed", results.failed)
     after = {p["metadata"]["name"] for p in _app_pods(kube, namespace)}
     assert after and not after & before, "the pods were not replaced"
-    assert sent > 20, traffic.outcomes
-    assert not traffic.failures, traffic.failures[:20]
+    assert results.sent > 100, results.summary()
+    assert results.failed == 0, results.failure_report()
+    assert right == results.sent, results.summary()
