@@ -27,6 +27,7 @@ server-side apply), and an upgrade is where objects' field ownership matters.
 
 from __future__ import annotations
 
+import json
 import secrets
 import subprocess
 from collections.abc import Callable, Iterator
@@ -42,16 +43,16 @@ from charthouse.charts import all_charts, load_chart
 from charthouse.locks import file_lock
 from support import fresh_clone
 
-from . import pods, stack
+from . import edge, pods, psql, stack
 from .conftest import SessionCluster
 from .harness import Deployer, Release, chart_param
 from .helm import Helm
 from .kube import Kube, eventually
+from .load import burst
 from .test_cache import cli_script, password_env, run_client
 
 pytestmark = pytest.mark.integration
 
-POSTGRES = "docker.io/library/postgres:18.6-trixie"
 WHOAMI = "docker.io/traefik/whoami:v1.11.0"
 
 
@@ -117,42 +118,47 @@ def released_packages(repo: Path, chart: str, current: str) -> list[tuple[str, P
 @dataclass
 class Probe:
     """A chart's data: ``values`` given at install and every upgrade (as a user's values
-    file is), ``write`` once under the released version, ``check`` after each step."""
+    file is), ``write`` once under the released version, ``check`` after each step (it
+    returns the figures it measured, printed by the test)."""
 
     write: Callable[[], None]
-    check: Callable[[str], None]
+    check: Callable[[str], str]
     values_files: list[Path] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
 
 
 def _database(kube: Kube, namespace: str, release: str, provider: str) -> Probe:
-    rows = ["first", "second", "third"]
+    """Rows written as the application role, read back with the password the chart
+    generated at install (never given again: each upgrade must keep it)."""
+    rows = 100
+    app = psql.Login("app", psql.from_secret(release, "password"))
+    digest = "SELECT count(*) || ' ' || md5(string_agg(note, ',' ORDER BY id)) FROM upgrade_probe"
+    expected: list[str] = []
 
-    def psql(sql: str) -> str:
-        return run_client(
+    def sql(statement: str) -> psql.Answer:
+        (answer,) = psql.run(
             kube,
             namespace,
-            POSTGRES,
-            f'psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -tAc "{sql}"',
-            env=[
-                {
-                    "name": "DATABASE_URL",
-                    "valueFrom": {"secretKeyRef": {"name": release, "key": "uri"}},
-                }
-            ],
-            labels={"app.kubernetes.io/instance": release},
-        ).strip()
+            f"{release}.{namespace}.svc.cluster.local",
+            [(app, statement)],
+            labels={"app.kubernetes.io/instance": release},  # what the NetworkPolicy admits
+        )
+        return answer
 
     def write() -> None:
-        values = ", ".join(f"({i}, '{note}')" for i, note in enumerate(rows, 1))
-        psql(
-            f"CREATE TABLE upgrade_probe (id int PRIMARY KEY, note text); "
-            f"INSERT INTO upgrade_probe VALUES {values};"
+        created = sql(
+            "CREATE TABLE upgrade_probe (id int PRIMARY KEY, note text);"
+            f" INSERT INTO upgrade_probe SELECT g, 'row-' || g FROM generate_series(1, {rows}) g;"
+            f" {digest};"
         )
+        expected.append(created.value())
 
-    def check(step: str) -> None:
-        found = psql("SELECT string_agg(note, ',' ORDER BY id) FROM upgrade_probe")
-        assert found == ",".join(rows), f"after {step}: rows {found!r}"
+    def check(step: str) -> str:
+        found = sql(digest)
+        assert not found.refused_password, f"after {step}: the app password is refused"
+        (want,) = expected
+        assert found.value() == want, f"after {step}: rows {found.value()!r}, wrote {want!r}"
+        return f"rows written={rows} found={found.value().split()[0]}"
 
     return Probe(write, check)
 
@@ -174,8 +180,9 @@ def _cache(kube: Kube, namespace: str, release: str, provider: str) -> Probe:
     def write() -> None:
         assert cli("SET", "upgrade:probe", value) == "OK"
 
-    def check(step: str) -> None:
+    def check(step: str) -> str:
         assert cli("GET", "upgrade:probe") == value, f"after {step}: the key is gone"
+        return "keys written=1 found=1"
 
     return Probe(write, check)
 
@@ -183,7 +190,7 @@ def _cache(kube: Kube, namespace: str, release: str, provider: str) -> Probe:
 def _app(kube: Kube, namespace: str, release: str, provider: str) -> Probe:
     mark = secrets.token_hex(6)
 
-    def check(step: str) -> None:
+    def check(step: str) -> str:
         # whoami answers ?env=true with its environment: config.env as the pods see it.
         phase, out = pods.run(
             kube,
@@ -193,8 +200,12 @@ def _app(kube: Kube, namespace: str, release: str, provider: str) -> Probe:
         )
         assert phase == "Succeeded", f"after {step}: no answer through Service {release}:\n{out}"
         assert f"UPGRADE_MARK={mark}" in out, f"after {step}: config.env lost:\n{out}"
+        return "config.env kept"
 
     return Probe(lambda: None, check, values={"config": {"env": {"UPGRADE_MARK": mark}}})
+
+
+REQUESTS = 50  # per check, through the controller's address
 
 
 def _ingress(kube: Kube, namespace: str, release: str, provider: str) -> Probe:
@@ -250,46 +261,41 @@ def _ingress(kube: Kube, namespace: str, release: str, provider: str) -> Probe:
         )
         pods.ready(kube, name, namespace)
 
-    def check(step: str) -> None:
-        address = eventually(
-            lambda: (
-                (kube.get("v1", "Service", release, namespace) or {})
-                .get("status", {})
-                .get("loadBalancer", {})
-                .get("ingress")
-            ),
-            timeout=60,
-            what=f"the load-balancer address of {release}",
-        )[0]["ip"]
-        front = stack.Edge(address, host)
-        answer = eventually(
-            lambda: (a := _get(front, "/")) is not None and a.status == 200 and a,
-            timeout=60,
-            what=f"{host} through {release} after {step}",
-        )
-        assert f"Name: {name}" in answer.body, f"after {step}: routed elsewhere:\n{answer.body}"
+    def check(step: str) -> str:
+        address = edge.load_balancer_address(kube, namespace, release)
+
+        def routed() -> bool:
+            try:
+                return edge.request(address, host).status == 200
+            except OSError:
+                return False
+
+        eventually(routed, timeout=edge.ROUTE_TIMEOUT, what=f"{host} via {release} after {step}")
+        answers = burst(f"http://{address}/", REQUESTS, rate=50, headers={"Host": host})
+        ours = answers.count(lambda r: r.code == 200 and r.line("Name") == name)
+        assert ours == answers.sent, f"after {step}: {answers.failure_report()}"
+        return f"requests sent={answers.sent} failed={answers.failed} to our backend={ours}"
 
     return Probe(write, check)
 
 
-def _get(front: stack.Edge, path: str) -> stack.Response | None:
-    try:
-        return front.request("GET", path, timeout=3)
-    except OSError:
-        return None
-
-
 def _stack(kube: Kube, namespace: str, release: str, provider: str) -> Probe:
+    """A row written through the stack's edge by the example API, read back the same way."""
     written: list[dict[str, Any]] = []
 
     def write() -> None:
-        written.append(stack.edge(kube, namespace, release).write_item("kept-across-upgrades"))
+        written.append(stack.reach(kube, namespace, release).write_item("kept-across-upgrades"))
 
-    def check(step: str) -> None:
-        front = stack.edge(kube, namespace, release)
+    def check(step: str) -> str:
+        api = stack.reach(kube, namespace, release)
         (row,) = written
-        answer = front.read_item(row["id"])
-        assert answer.status == 200 and answer.body == row, f"after {step}: {answer}"
+        answers = burst(api.url(f"/items/{row['id']}"), REQUESTS, rate=50, headers=api.headers)
+        found = answers.count(lambda r: r.code == 200 and json.loads(r.body) == row)
+        assert found == answers.sent, f"after {step}: {answers.failure_report()}"
+        return (
+            f"rows written=1 found=1; requests sent={answers.sent} failed={answers.failed} "
+            f"answered the row={found}"
+        )
 
     return Probe(
         write,
@@ -310,6 +316,10 @@ PROBES: dict[str, Callable[[Kube, str, str, str], Probe]] = {
 
 def test_every_installable_chart_has_a_data_probe() -> None:
     assert sorted(PROBES) == sorted(c.name for c in all_charts())
+
+
+def figure(chart: str, helm: Helm, step: str, figures: str) -> None:
+    print(f"FIGURE upgrade.{chart}[helm{helm.major}] {step}: {figures}")
 
 
 @pytest.fixture
@@ -345,10 +355,11 @@ def test_upgrade_from_every_release_keeps_the_data_then_rollback(
             values=probe.values,
         )
         probe.write()
-        probe.check(f"install of {version}")
+        figure(chart, helm, f"install {version}", probe.check(f"install of {version}"))
 
         deploy.upgrade(release, values_files=probe.values_files, values=probe.values)
-        probe.check(f"upgrade {version} -> working tree ({current})")
+        step = f"upgrade {version} -> working tree ({current})"
+        figure(chart, helm, f"upgrade {version}->{current}", probe.check(step))
         tested = helm.test(name, namespace)
         assert tested.ok, (
             f"helm test after the upgrade from {version}:\n{tested.stdout}{tested.stderr}"
@@ -356,6 +367,5 @@ def test_upgrade_from_every_release_keeps_the_data_then_rollback(
 
         helm.rollback(name, namespace, 1).check()
         deploy.wait(release)
-        probe.check(f"rollback to {version}")
-        print(f"{chart}: {version} -> working tree -> rollback, data kept at each step")
+        figure(chart, helm, f"rollback ->{version}", probe.check(f"rollback to {version}"))
         helm.uninstall(name, namespace).check()
