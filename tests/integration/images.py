@@ -22,5 +22,6 @@ def _traefik_tag() -> str:
 
 def embedded_values(chart: str) -> dict[str, Any]:
     """Values every install of ``chart`` gets on the embedded cluster."""
-    ingress = {"image": {"tag": _traefik_tag()}}
-    return {"ingress": ingress, "stack": {"ingress": ingress}}.get(chart, {})
+    ingress: dict[str, Any] = {"image": {"tag": _traefik_tag()}}
+    per_chart: dict[str, dict[str, Any]] = {"ingress": ingress, "stack": {"ingress": ingress}}
+    return per_chart.get(chart, {})

@@ -259,7 +259,7 @@ def refuse_version(kube: Kube, namespace: str, version: str) -> Iterator[None]:
 def _wait_until_refused(kube: Kube, namespace: str, version: str) -> None:
     """Policies take effect a moment after they are created: probe with a dry-run pod."""
     core = client.CoreV1Api(kube.api_client)
-    probe = {
+    probe: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "policy-probe", "labels": {VERSION_LABEL: version}},
@@ -281,7 +281,7 @@ def _wait_until_refused(kube: Kube, namespace: str, version: str) -> None:
 
     def refused() -> bool:
         try:
-            core.create_namespaced_pod(namespace, probe, dry_run="All")
+            core.create_namespaced_pod(namespace, probe, dry_run="All")  # type: ignore[arg-type]
         except client.exceptions.ApiException as exc:
             return exc.status in (400, 403, 422) and "may not run" in str(exc.body)
         return False

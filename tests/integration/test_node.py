@@ -181,13 +181,13 @@ def test_pvc_data_survives_the_pod(kube: Kube, namespace: str) -> None:
         }
     )
     token = secrets.token_hex(8)
-    options = {
-        "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}],
-        "mounts": [{"name": "data", "mountPath": "/data"}],
-    }
-    phase, output = pods.run(kube, namespace, f"echo {token} > /data/token && echo ok", **options)
+    volumes = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
+    mounts = [{"name": "data", "mountPath": "/data"}]
+    phase, output = pods.run(
+        kube, namespace, f"echo {token} > /data/token && echo ok", volumes=volumes, mounts=mounts
+    )
     assert (phase, output.strip()) == ("Succeeded", "ok"), output
-    phase, output = pods.run(kube, namespace, "cat /data/token", **options)
+    phase, output = pods.run(kube, namespace, "cat /data/token", volumes=volumes, mounts=mounts)
     assert phase == "Succeeded" and output.strip() == token, output
 
 

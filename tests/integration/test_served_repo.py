@@ -29,7 +29,7 @@ def served_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert released.returncode == 0, released.stderr
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-m", "charthouse", "serve", clone / "dist" / "repo"]
+    argv: list[str | Path] = [sys.executable, "-m", "charthouse", "serve", clone / "dist" / "repo"]
     argv += ["--port", str(port), "--bind", "127.0.0.1"]
     with serving(argv, f"{url}/index.yaml", env=fresh_clone.env(clone), cwd=clone):
         yield url

@@ -66,5 +66,6 @@ def _wait_until_ready(
             proc.wait(timeout=15)
             log.seek(0)
             stderr = log.read().decode(errors="replace")
-            pytest.fail(f"{proc.args[0]} did not serve {url} (exit {proc.returncode}):\n{stderr}")
+            program = proc.args[0] if isinstance(proc.args, list) else proc.args
+            pytest.fail(f"{program!s} did not serve {url} (exit {proc.returncode}):\n{stderr}")
         time.sleep(0.1)
