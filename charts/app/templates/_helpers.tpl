@@ -38,6 +38,26 @@ Usage: {{ include "app.serviceSelector" . | nindent 4 }}
 {{ include "app.selectorLabels" (dict "context" . "track" .Values.rollout.blueGreen.activeColor) }}
 {{- else -}}
 {{ include "common.labels.selector" (dict "context" . "component" "app") }}
+{{- with include "app.rotationSelector" . }}
+{{ . }}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+app.rotationSelector: under rollout.strategy canary, a label every pod is created
+with and every Service of the release selects (empty under other strategies).
+`charthouse rollout` sets it to "false" on the pods a revision is about to remove,
+waits until they left the EndpointSlices and proxies had time to follow, and only
+then lets the ReplicaSet delete them: a stopping pod is out of every Service already,
+whether or not the ingress controller honours terminating endpoints (Traefik v3.6's
+NGINX provider does not, and kept sending to stopped pods). It is in no Deployment
+selector: those are immutable, and a pod out of rotation still belongs to its ReplicaSet.
+Usage: {{ include "app.rotationSelector" . }}
+*/}}
+{{- define "app.rotationSelector" -}}
+{{- if eq .Values.rollout.strategy "canary" -}}
+charthouse.dev/in-rotation: "true"
 {{- end -}}
 {{- end -}}
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from charthouse.errors import CharthouseError
-from charthouse.rollout import gates, overrides, strategies
+from charthouse.rollout import gates, overrides, rotation, strategies
 from charthouse.rollout import helm as helm_
 from charthouse.rollout.outcome import Outcome
 from charthouse.rollout.settings import dig
@@ -61,6 +61,10 @@ class ReleaseHelm(Protocol):
     ) -> None: ...
 
     def rollback(self, revision: int, *, description: str = "") -> None: ...
+
+    def render(
+        self, chart: str, values: Mapping[str, Any], *, chart_version: str = ""
+    ) -> list[dict[str, Any]]: ...
 
 
 class Reporter(Protocol):
@@ -244,20 +248,39 @@ class Engine:
         if done is not None:
             record.log(f"revision {done.revision} already made: {step.label}")
             record.revision = done.revision
+            if self._context().objects.rotation:
+                rotation.take_out(self._context(), {}, self.reporter)  # stragglers back in
         else:
             base = record.snapshot if step.restore else record.values
             values = overrides.apply(base, step.change)
             self._recover_pending(values)
             self._prepare_chart()
+            removal = self._out_of_rotation(values)
             self.helm.upgrade(
                 record.chart, values, description=marker, chart_version=record.chart_version
             )
             meta = self.helm.metadata()
             record.revision = meta.revision if meta else record.revision
             record.log(f"revision {record.revision}: {step.label}")
+            if removal:
+                rotation.settle(self._context(), removal, self.reporter)
         record.traffic = step.traffic
         self._objects = None  # names and the test pod are read again after each revision
         self.reporter.note(f"revision {record.revision}")
+
+    def _out_of_rotation(self, values: Mapping[str, Any]) -> rotation.Removal:
+        """Before a revision that scales a Deployment down: the pods it will remove leave
+        every Service first (:mod:`charthouse.rollout.rotation`)."""
+        ctx = self._context()
+        if not ctx.objects.rotation:
+            return rotation.Removal(())
+        planned = rotation.planned_replicas(
+            self.helm.render(self.record.chart, values, chart_version=self.record.chart_version)
+        )
+        removal = rotation.take_out(ctx, planned, self.reporter)
+        if removal:
+            self.record.log(f"out of rotation before the revision: {', '.join(removal.pods)}")
+        return removal
 
     def _prepare_chart(self) -> None:
         """A chart directory gets its ``file://`` dependencies built (as helm needs them)."""

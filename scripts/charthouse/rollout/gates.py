@@ -25,6 +25,9 @@ from charthouse.rollout.state import GateResult
 Obj = dict[str, Any]
 TRACK_LABEL = "charthouse.dev/track"
 SERVICE_LABEL = "charthouse.dev/service"
+# Selected by every Service of a canary release; "false" on pods about to be removed
+# (charthouse.rollout.rotation).
+ROTATION_LABEL = "charthouse.dev/in-rotation"
 TRAFFIC_TIMEOUT_SECONDS = 120.0
 # Pod states that never heal by waiting: fail at once instead of at the timeout.
 HOPELESS = frozenset(
@@ -59,6 +62,8 @@ class Api(Protocol):
 
     def delete_pod(self, name: str) -> None: ...
 
+    def patch_pod(self, name: str, patch: Obj) -> None: ...
+
     def in_namespace(self, namespace: str) -> Any: ...
 
     def service_proxy_get(self, service: str, path: str, query: dict[str, str]) -> Any: ...
@@ -72,12 +77,15 @@ class Objects:
     services: Mapping[str, str]
     port: int
     test_pod: Obj | None = None
+    # The main Service selects ROTATION_LABEL: pods can leave rotation before removal.
+    rotation: bool = False
 
     @classmethod
     def from_manifest(cls, manifest: Sequence[Obj], hooks: Sequence[Obj] = ()) -> Objects:
         deployments: dict[str, str] = {}
         services: dict[str, str] = {}
         port = 80
+        rotation = False
         for obj in manifest:
             labels = obj.get("metadata", {}).get("labels") or {}
             if obj.get("kind") == "Deployment" and TRACK_LABEL in labels:
@@ -86,6 +94,7 @@ class Objects:
                 services[labels[SERVICE_LABEL]] = obj["metadata"]["name"]
                 if labels[SERVICE_LABEL] == "main":
                     port = int(obj["spec"]["ports"][0]["port"])
+                    rotation = ROTATION_LABEL in (obj["spec"].get("selector") or {})
         if "main" not in services:
             raise CharthouseError("the release has no main Service (is it the app chart?)")
         test_pod = None
@@ -94,7 +103,7 @@ class Objects:
                 test_pod = smoke.test_pod_template(hooks)
             except CharthouseError:
                 test_pod = None
-        return cls(deployments, services, port, test_pod)
+        return cls(deployments, services, port, test_pod, rotation)
 
 
 @dataclass

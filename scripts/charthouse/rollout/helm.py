@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,22 +112,41 @@ class Release:
         chart_version: str = "",
     ) -> None:
         """One revision with exactly ``values``; returns once helm has applied it."""
-        handle, path = tempfile.mkstemp(prefix="charthouse-rollout-", suffix=".json")
-        try:
-            with os.fdopen(handle, "w") as out:
-                json.dump(values, out)
+        with _values_file(values) as path:
             args: list[str | Path] = ["upgrade", self.name, chart, "--values", path]
-            args += ["--description", description]
-            if chart_version:
-                args += ["--version", chart_version]
+            args += ["--description", description, *_version(chart_version)]
             self._run(*args, timeout=HELM_TIMEOUT)
-        finally:
-            Path(path).unlink(missing_ok=True)
+
+    def render(
+        self, chart: str, values: Mapping[str, Any], *, chart_version: str = ""
+    ) -> list[dict[str, Any]]:
+        """The objects a revision with exactly ``values`` would have (``helm template``:
+        nothing is sent to the cluster)."""
+        with _values_file(values) as path:
+            args: list[str | Path] = ["template", self.name, chart, "--values", path]
+            out = self._run(*args, *_version(chart_version), timeout=HELM_TIMEOUT).stdout
+        return [doc for doc in yaml.safe_load_all(out) if isinstance(doc, dict)]
 
     def rollback(self, revision: int, *, description: str = "") -> None:
         """Back to ``revision``; helm allows it while the release is pending, upgrade does not."""
         del description  # helm rollback has no --description; history says "Rollback to N"
         self._run("rollback", self.name, str(revision), timeout=HELM_TIMEOUT)
+
+
+@contextmanager
+def _values_file(values: Mapping[str, Any]) -> Iterator[Path]:
+    """``values`` in a private temporary file for helm's ``--values``."""
+    handle, path = tempfile.mkstemp(prefix="charthouse-rollout-", suffix=".json")
+    try:
+        with os.fdopen(handle, "w") as out:
+            json.dump(values, out)
+        yield Path(path)
+    finally:
+        Path(path).unlink(missing_ok=True)
+
+
+def _version(chart_version: str) -> list[str]:
+    return ["--version", chart_version] if chart_version else []
 
 
 def show(binary: Path, chart: str, what: str, *, version: str = "") -> str:

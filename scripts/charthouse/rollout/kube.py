@@ -165,6 +165,19 @@ class Cluster:
             if exc.status != 404:
                 raise
 
+    def patch_pod(self, name: str, patch: Obj) -> None:
+        """A merge patch of a pod's labels or annotations (a pod gone meanwhile is fine)."""
+        try:
+            self._call(
+                f"patch pod {self.namespace}/{name}",
+                lambda: self._core().patch_namespaced_pod(
+                    name, self.namespace, patch, _preload_content=False
+                ),
+            )
+        except KubeError as exc:
+            if exc.status != 404:
+                raise
+
     def create_secret(self, body: Obj) -> Obj:
         created: Obj = self._call(
             f"create secret {self.namespace}/{body['metadata']['name']}",

@@ -20,6 +20,7 @@ DEFAULT_STEPS = (10, 25, 50, 100)
 # Values this driver reads from the release and no template of the app chart does:
 # their defaults (``null`` bounds among them) change no rendered object.
 DRIVER_ONLY_VALUES = ("rollout.gates",)
+SCALE_DOWN_DELAY_SECONDS = {"blueGreen": 30, "canary": 10}
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,12 @@ def read(values: Mapping[str, Any]) -> Settings:
         ),
         prometheus=prometheus,
         auto_promote=bool(dig(values, "rollout.blueGreen.autoPromote", True)),
-        scale_down_delay_seconds=_int(values, "rollout.blueGreen.scaleDownDelaySeconds", 30),
+        # blueGreen: the colour that lost traffic; canary: the pods a step takes out of rotation.
+        scale_down_delay_seconds=_int(
+            values,
+            f"rollout.{strategy}.scaleDownDelaySeconds",
+            SCALE_DOWN_DELAY_SECONDS[strategy],
+        ),
         steps=canary_steps(dig(values, "rollout.canary.steps")),
         replica_count=_int(values, "replicaCount", 1),
         preview_replicas=preview_replicas,

@@ -23,6 +23,7 @@ CHART = "app"
 CHART_DIR = CHARTS_DIR / CHART
 SCENARIOS = sorted((CHART_DIR / "ci").glob("*-values.yaml"))
 TRACK = "charthouse.dev/track"
+ROTATION = "charthouse.dev/in-rotation"
 BASE_SELECTOR = {
     "app.kubernetes.io/name": "app",
     "app.kubernetes.io/instance": "rel",
@@ -586,8 +587,12 @@ def test_canary_splits_ten_pods_nine_stable_to_one_canary(render: RenderFn) -> N
     assert replicas(manifests) == {"rel-app": 9, "rel-app-canary": 1}
     assert container(manifests.get("Deployment", "rel-app-canary"))["image"].endswith(":v1.10.4")
     assert container(manifests.get("Deployment", "rel-app"))["image"].endswith(":v1.11.0")
-    # the main Service reaches both tracks, so traffic follows the pod ratio
-    assert manifests.get("Service", "rel-app")["spec"]["selector"] == BASE_SELECTOR
+    # the main Service reaches both tracks, so traffic follows the pod ratio; only pods
+    # in rotation (the label charthouse rollout turns off before a pod is removed)
+    assert manifests.get("Service", "rel-app")["spec"]["selector"] == {
+        **BASE_SELECTOR,
+        ROTATION: "true",
+    }
 
 
 @pytest.mark.parametrize(
@@ -622,7 +627,22 @@ def test_canary_httproute_weights_requests(render: RenderFn) -> None:
     ]
     for track in ("stable", "canary"):
         selector = manifests.get("Service", f"rel-app-{track}")["spec"]["selector"]
-        assert selector == {**BASE_SELECTOR, TRACK: track}
+        assert selector == {**BASE_SELECTOR, TRACK: track, ROTATION: "true"}
+
+
+@pytest.mark.parametrize("strategy", ["rolling", "recreate", "blueGreen", "canary"])
+def test_the_rotation_label_is_on_canary_pods_and_in_no_deployment_selector(
+    render: RenderFn, strategy: str
+) -> None:
+    manifests = render(CHART, {"rollout": {"strategy": strategy}})
+    for item in manifests.of_kind("Deployment"):
+        # a selector is immutable, and a pod out of rotation still belongs to its ReplicaSet
+        assert ROTATION not in item["spec"]["selector"]["matchLabels"]
+        labels = item["spec"]["template"]["metadata"]["labels"]
+        assert labels.get(ROTATION) == ("true" if strategy == "canary" else None)
+    for service in manifests.of_kind("Service"):
+        selected = service["spec"]["selector"].get(ROTATION)
+        assert selected == ("true" if strategy == "canary" else None), service["metadata"]
 
 
 def test_canary_with_a_digest_pinned_stable_image(render: RenderFn) -> None:

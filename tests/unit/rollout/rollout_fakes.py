@@ -73,6 +73,9 @@ class FakeApi:
     proxy_answers: list[Any] = field(default_factory=list)
     # Called with each created pod: plays the kubelet (sets its final status).
     on_pod_created: Callable[[Obj], None] | None = None
+    patches: list[tuple[str, Obj]] = field(default_factory=list)
+    # Called with the name of each patched pod: plays the EndpointSlice controller.
+    on_pod_patched: Callable[[str], None] | None = None
     _versions: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def get(self, kind: str, name: str) -> Obj | None:
@@ -116,6 +119,22 @@ class FakeApi:
     def delete_pod(self, name: str) -> None:
         self.deleted_pods.append(name)
         self.pod_list = [p for p in self.pod_list if p["metadata"]["name"] != name]
+
+    def patch_pod(self, name: str, patch: Obj) -> None:
+        """A merge patch of metadata labels/annotations (null removes a key)."""
+        self.patches.append((name, copy.deepcopy(patch)))
+        for live in self.pod_list:
+            if live["metadata"]["name"] != name:
+                continue
+            for part in ("labels", "annotations"):
+                target = live["metadata"].setdefault(part, {})
+                for key, value in (patch.get("metadata", {}).get(part) or {}).items():
+                    if value is None:
+                        target.pop(key, None)
+                    else:
+                        target[key] = value
+        if self.on_pod_patched is not None:
+            self.on_pod_patched(name)
 
     def create_secret(self, body: Obj) -> Obj:
         name = body["metadata"]["name"]
@@ -172,6 +191,9 @@ class FakeHelm:
     rollbacks: list[int] = field(default_factory=list)
     on_upgrade: Callable[[Mapping[str, Any]], None] | None = None
     defaults: dict[str, Any] = field(default_factory=dict)
+    # What ``helm template`` of a revision's values gives (default: the manifest).
+    renderer: Callable[[Mapping[str, Any]], list[Obj]] | None = None
+    rendered: list[dict[str, Any]] = field(default_factory=list)
 
     def start(self, values: dict[str, Any], status: str = "deployed") -> None:
         self.revisions.append(
@@ -228,6 +250,12 @@ class FakeHelm:
                 "status": "deployed",
             }
         )
+
+    def render(
+        self, chart: str, values: Mapping[str, Any], *, chart_version: str = ""
+    ) -> list[Obj]:
+        self.rendered.append(copy.deepcopy(dict(values)))
+        return self.renderer(values) if self.renderer else copy.deepcopy(self.manifest_objects)
 
     def upgrades(self) -> list[dict[str, Any]]:
         return [r for r in self.revisions if r["description"].startswith("charthouse rollout")]

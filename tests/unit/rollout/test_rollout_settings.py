@@ -26,7 +26,12 @@ def test_chart_defaults_are_the_documented_ones() -> None:
     assert found.smoke.enabled and found.smoke.expected_status == 200
     assert found.smoke.path == "/health/ready"  # the readiness probe's, as helm test uses
     assert not found.prometheus.enabled
-    assert found.auto_promote and found.scale_down_delay_seconds == 30
+    assert found.auto_promote
+    # each strategy reads its own key: the colour that lost traffic, the pods out of rotation
+    assert found.scale_down_delay_seconds == 10
+    assert read(rollout={"strategy": "blueGreen"}).scale_down_delay_seconds == 30
+    own = read(rollout={"strategy": "canary", "canary": {"scaleDownDelaySeconds": 3}})
+    assert own.scale_down_delay_seconds == 3
 
 
 def test_smoke_path_prefers_its_own_then_the_helm_test_path() -> None:
