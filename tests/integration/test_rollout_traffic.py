@@ -1,9 +1,10 @@
 """``charthouse rollout`` under load through the ingress, on a node that runs containers.
 
-WRITTEN FOR THE REAL-NODE CLUSTER AND NOT YET RUN HERE (the branch was developed on kwok
-nodes, where these skip). Each test installs the ingress chart (Traefik, IngressClass
-``nginx``, a LoadBalancer Service answering on 127.0.0.1) and an app release behind it,
-sends requests from this machine through the ingress for the whole rollout, and counts:
+Each test installs the ingress chart (Traefik, IngressClass ``nginx``, a LoadBalancer
+Service answering on 127.244.0.x) and an app release behind it, sends requests from
+this machine through the ingress at a steady rate, one connection per request
+(tests/integration/load.py, vegeta), from before the rollout starts until every pod it
+removed is gone, and counts:
 
 * promote blue -> green, and canary 10 -> 100 %: every request answered 200;
 * a new version whose readiness never passes (canary) and one whose smoke test answers
@@ -17,15 +18,11 @@ attached to the test report as user properties.
 
 from __future__ import annotations
 
-import http.client
-import re
 import signal
-import threading
 import time
+import urllib.request
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +33,7 @@ from . import app_versions
 from .harness import EXCLUSIVE, Deployer
 from .helm import Helm
 from .kube import Kube, eventually
+from .load import Load, Results
 from .rollouts import RolloutCli, finish, runs_containers
 
 pytestmark = [
@@ -45,8 +43,13 @@ pytestmark = [
     pytest.mark.parametrize("helm", [4], indirect=True, ids=["helm4"]),
 ]
 
-HOST = "rollout.test"
+# The Ingress host is the test's namespace under this domain: the ingress class is
+# cluster-wide, and a release another run left behind must not answer this test's load.
+DOMAIN = "rollout.test"
 VERSION_LABEL = "app.kubernetes.io/version"
+APP_PODS = "app.kubernetes.io/instance=api,app.kubernetes.io/component=app"
+RATE = 50  # requests per second
+LINGER = 2.0  # seconds of load after the last removed pod is gone
 
 
 @pytest.fixture
@@ -81,21 +84,29 @@ def edge(versions: dict[str, str], helm: Helm, deploy: Deployer, kube: Kube, nam
     return ip
 
 
-def app_values(strategy: str, tag: str) -> dict[str, Any]:
+def host(namespace: str) -> str:
+    return f"{namespace}.{DOMAIN}"
+
+
+def app_values(strategy: str, tag: str, namespace: str) -> dict[str, Any]:
     return {
         "replicaCount": 3,
         "image": {"tag": tag},
-        # kept serving while proxies drop a stopping pod: what makes 0 failures possible
-        "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
+        # each pod answers with the version it was deployed as (whoami's --name)
+        "env": {
+            "WHOAMI_NAME": {
+                "valueFrom": {"fieldRef": {"fieldPath": f"metadata.labels['{VERSION_LABEL}']"}}
+            }
+        },
         "ingress": {
             "enabled": True,
             "className": "nginx",
-            "hosts": [{"host": HOST, "paths": [{"path": "/", "pathType": "Prefix"}]}],
+            "hosts": [{"host": host(namespace), "paths": [{"path": "/", "pathType": "Prefix"}]}],
         },
         "rollout": {
             "strategy": strategy,
             "blueGreen": {"previewReplicas": 0, "scaleDownDelaySeconds": 10},
-            "canary": {"weight": 0},
+            "canary": {"weight": 0, "scaleDownDelaySeconds": 5},
             "gates": {
                 "windowSeconds": 10,
                 "readyTimeoutSeconds": 90,
@@ -105,117 +116,60 @@ def app_values(strategy: str, tag: str) -> dict[str, Any]:
     }
 
 
-@dataclass
-class Load:
-    """Requests to the ingress from threads, each on a fresh connection, for as long as
-    the rollout runs: every answer's status and the pod that gave it."""
+def _url(edge: str, namespace: str) -> str:
+    """The app through the ingress, once the ingress routes to it (before, Traefik
+    answers 404: no router for the host yet)."""
+    url = f"http://{edge}/"
 
-    address: str
-    threads: int = 3
-    pause: float = 0.05
-    sent: int = 0
-    failed: int = 0
-    failures: list[str] = field(default_factory=list)
-    answered_by: Counter[str] = field(default_factory=Counter)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def _one(self) -> None:
-        error, pod = "", ""
+    def answers() -> bool:
+        request = urllib.request.Request(url, headers={"Host": host(namespace)})
         try:
-            conn = http.client.HTTPConnection(self.address, 80, timeout=5)
-            conn.request("GET", "/", headers={"Host": HOST, "Connection": "close"})
-            response = conn.getresponse()
-            body = response.read().decode(errors="replace")
-            conn.close()
-            if response.status != 200:
-                error = f"HTTP {response.status}: {body[:80]!r}"
-            found = re.search(r"^Hostname: (\S+)", body, re.MULTILINE)
-            pod = found.group(1) if found else ""
-        except (OSError, http.client.HTTPException) as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        with self._lock:
-            self.sent += 1
-            if pod:
-                self.answered_by[pod] += 1
-            if error:
-                self.failed += 1
-                if len(self.failures) < 20:
-                    self.failures.append(f"{time.strftime('%H:%M:%S')} {error}")
+            with urllib.request.urlopen(request, timeout=2) as response:
+                return bool(response.status == 200)
+        except OSError:  # HTTPError (404 before the router exists) is an OSError
+            return False
 
-    def reset(self) -> None:
-        """Count from now on (answers before the ingress routed to the app do not count)."""
-        with self._lock:
-            self.sent = self.failed = 0
-            self.failures.clear()
-            self.answered_by.clear()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._one()
-            self._stop.wait(self.pause)
-
-    @contextmanager
-    def running(self) -> Iterator[Load]:
-        workers = [threading.Thread(target=self._run, daemon=True) for _ in range(self.threads)]
-        for worker in workers:
-            worker.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            for worker in workers:
-                worker.join(timeout=10)
+    eventually(answers, timeout=60, what=f"{host(namespace)} answering 200 through the ingress")
+    return url
 
 
-class PodVersions:
-    """Which version each pod of the namespace ran, sampled while the test runs (pods that
-    served and were deleted are still known afterwards)."""
-
-    def __init__(self, kube: Kube, namespace: str) -> None:
-        self.kube, self.namespace = kube, namespace
-        self.versions: dict[str, str] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def reset(self) -> None:
-        """Count from now on (answers before the ingress routed to the app do not count)."""
-        with self._lock:
-            self.sent = self.failed = 0
-            self.failures.clear()
-            self.answered_by.clear()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for pod in self.kube.pods(self.namespace):
-                labels = pod["metadata"].get("labels") or {}
-                if VERSION_LABEL in labels:
-                    self.versions[pod["metadata"]["name"]] = labels[VERSION_LABEL]
-            self._stop.wait(0.5)
-
-    def __enter__(self) -> PodVersions:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def of(self, answered_by: Counter[str]) -> Counter[str]:
-        found: Counter[str] = Counter()
-        for pod, count in answered_by.items():
-            found[self.versions.get(pod, "?")] += count
-        return found
+def _load(url: str, namespace: str) -> Load:
+    return Load(url, rate=RATE, headers={"Host": host(namespace)})
 
 
-def _warm(load: Load) -> None:
-    """Wait until the ingress routes to the app at all before the rollout begins."""
-    eventually(lambda: load.sent >= 20 and load.answered_by, timeout=60, what="the first answers")
-    load.reset()
+def _until_removed_pods_are_gone(kube: Kube, namespace: str) -> None:
+    """Keep the load on until no pod of the app is stopping: a pod the rollout removed
+    fails requests, if at all, when its process exits, after the command returned."""
+    eventually(
+        lambda: (
+            not any(
+                p["metadata"].get("deletionTimestamp")
+                for p in kube.pods(namespace, labels=APP_PODS)
+            )
+        ),
+        timeout=120,
+        what="the pods the rollout removed to be gone",
+    )
+    time.sleep(LINGER)
 
 
-def _figures(request: pytest.FixtureRequest, scenario: str, load: Load, **extra: Any) -> None:
-    figures = {"scenario": scenario, "sent": load.sent, "failed": load.failed, **extra}
+def _versions(results: Results, since: datetime | None = None) -> Counter[str]:
+    """Answers per version, as each pod says it was deployed (``Name:``, from its
+    ``app.kubernetes.io/version`` label), sent after ``since``."""
+    return Counter(
+        str(r.line("Name")) for r in results if r.ok and (since is None or r.started >= since)
+    )
+
+
+def _figures(request: pytest.FixtureRequest, scenario: str, results: Results, **extra: Any) -> None:
+    errors = Counter(r.error or f"HTTP {r.code}" for r in results.failures)
+    figures = {
+        "scenario": scenario,
+        "sent": results.sent,
+        "failed": results.failed,
+        **extra,
+        "errors": dict(errors),
+    }
     for key, value in figures.items():
         request.node.user_properties.append((key, value))
     print(f"ROLLOUT-FIGURES {' '.join(f'{k}={v}' for k, v in figures.items())}")
@@ -227,9 +181,9 @@ def _values(tmp_path: Path, values: dict[str, Any]) -> str:
     return str(path)
 
 
-def _assert_no_failures(load: Load) -> None:
-    assert load.sent > 100, f"too little load to mean anything: {load.sent} requests"
-    assert load.failed == 0, f"{load.failed} of {load.sent} failed:\n" + "\n".join(load.failures)
+def _assert_no_failures(results: Results) -> None:
+    assert results.sent > 100, f"too little load to mean anything: {results.sent} requests"
+    assert results.failed == 0, results.failure_report(20)
 
 
 @pytest.mark.parametrize("strategy", ["blueGreen", "canary"])
@@ -244,28 +198,26 @@ def test_promote_under_load_fails_no_request(
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> None:
-    deploy("app", helm, release="api", values=app_values(strategy, versions["stable"]))
+    deploy("app", helm, release="api", values=app_values(strategy, versions["stable"], namespace))
     cli = RolloutCli(kube.kubeconfig, namespace, 4)
-    new = app_values(strategy, versions["good"])
-    load = Load(edge)
-    with PodVersions(kube, namespace) as pods, load.running():
-        _warm(load)
+    new = app_values(strategy, versions["good"], namespace)
+    url = _url(edge, namespace)
+    with _load(url, namespace) as load:
         result = cli.run("start", "api", "-f", _values(tmp_path, new), "--output", "json")
-        load_during = Counter(load.answered_by)
-        time.sleep(3)  # a few answers after the last revision: from the new pods only
-        load_after = Counter(load.answered_by) - load_during
+        done = datetime.now(UTC)
+        _until_removed_pods_are_gone(kube, namespace)
     assert result.returncode == 0, result.stderr
     report = result.json()
     assert report["outcome"] == "promoted"
-    _assert_no_failures(load)
-    served = pods.of(load_after)
+    _assert_no_failures(load.results)
+    served = _versions(load.results, since=done)  # after the last revision
     assert set(served) == {versions["good"]}, served
     _figures(
         request,
         f"promote-{strategy}",
-        load,
+        load.results,
         promote_seconds=report["durationSeconds"],
-        answered=dict(served),
+        answered_after=dict(served),
     )
 
 
@@ -290,21 +242,26 @@ def test_a_broken_version_is_aborted_and_traffic_stays_on_the_old_one(
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> None:
-    deploy("app", helm, release="api", values=app_values(strategy, versions["stable"]))
+    deploy("app", helm, release="api", values=app_values(strategy, versions["stable"], namespace))
     cli = RolloutCli(kube.kubeconfig, namespace, 4)
-    new = app_values(strategy, versions[broken])
+    new = app_values(strategy, versions[broken], namespace)
     new["rollout"]["gates"]["readyTimeoutSeconds"] = 45
-    load = Load(edge)
-    with PodVersions(kube, namespace) as pods, load.running():
-        _warm(load)
+    url = _url(edge, namespace)
+    with _load(url, namespace) as load:
         result = cli.run("start", "api", "-f", _values(tmp_path, new), "--output", "json")
+        _until_removed_pods_are_gone(kube, namespace)
     assert result.returncode == 4, result.stderr
     report = result.json()
     assert report["rollout"]["reason"].startswith(why), report["rollout"]["reason"]
-    _assert_no_failures(load)
-    served = pods.of(load.answered_by)
+    _assert_no_failures(load.results)
+    served = _versions(load.results)
     assert set(served) == {versions["stable"]}, served
-    _figures(request, f"abort-{strategy}-{broken}", load, abort_seconds=report["durationSeconds"])
+    _figures(
+        request,
+        f"abort-{strategy}-{broken}",
+        load.results,
+        abort_seconds=report["durationSeconds"],
+    )
 
 
 def test_a_killed_rollout_resumes_under_load_and_fails_no_request(
@@ -317,20 +274,23 @@ def test_a_killed_rollout_resumes_under_load_and_fails_no_request(
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> None:
-    deploy("app", helm, release="api", values=app_values("canary", versions["stable"]))
+    deploy("app", helm, release="api", values=app_values("canary", versions["stable"], namespace))
     cli = RolloutCli(kube.kubeconfig, namespace, 4)
-    new = _values(tmp_path, app_values("canary", versions["good"]))
-    load = Load(edge)
-    with load.running():
-        _warm(load)
+    new = _values(tmp_path, app_values("canary", versions["good"], namespace))
+    url = _url(edge, namespace)
+    with _load(url, namespace) as load:
         first = cli.background("start", "api", "-f", new)
         cli.wait_for_step("api", "watch the canary at")
         first.send_signal(signal.SIGKILL)
         finish(first)
         again = cli.run("start", "api", "-f", new, "--output", "json")
+        _until_removed_pods_are_gone(kube, namespace)
     assert again.returncode == 0, again.stderr
     assert "resuming rollout" in again.stderr
-    _assert_no_failures(load)
+    _assert_no_failures(load.results)
     _figures(
-        request, "kill-and-resume-canary", load, resume_seconds=again.json()["durationSeconds"]
+        request,
+        "kill-and-resume-canary",
+        load.results,
+        resume_seconds=again.json()["durationSeconds"],
     )
