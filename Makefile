@@ -51,6 +51,7 @@ lint: tools-core tools-judges ## ruff, mypy --strict, yamllint, ct lint, docs, s
 	ruff check scripts tests bench
 	ruff format --check scripts tests bench
 	mypy --strict scripts
+	cd tests && mypy --strict --config-file ../pyproject.toml -p integration -p support
 	yamllint -c ci/lintconf.yaml charts ct.yaml ci
 	ct lint --config ct.yaml --all
 	$(CH) docs --check
