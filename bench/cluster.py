@@ -38,6 +38,7 @@ sys.path.insert(0, str(paths.REPO_ROOT / "tests"))
 from integration import pods
 from integration.conftest import RESTRICTED
 from integration.helm import Helm
+from integration.images import embedded_values
 from integration.kube import Kube, eventually
 
 UP_GOAL_S = 10.0
@@ -129,7 +130,9 @@ def bench_installs() -> None:
         print(f"{'chart':12} {'helm':>5} {'install-to-ready s':>19}")
         for chart in all_charts():
             for major in (3, 4):
-                helm = Helm.for_major(major, kubeconfig)
+                # the tests' own image overrides (the embedded cluster's Traefik tag)
+                cluster_values = embedded_values if provider.name == "embedded" else None
+                helm = Helm.for_major(major, kubeconfig, cluster_values)
                 helm.prepare(chart.name)
                 namespace = f"bench-{chart.name}-{secrets.token_hex(3)}"
                 kube.create_namespace(namespace, RESTRICTED)
