@@ -67,6 +67,27 @@ def pytest_runtest_makereport(
     return report
 
 
+# Figures the tests print (requests sent and failed, shares, rows) as "FIGURE name: ..."
+# lines, gathered from every passed or failed test's captured output (xdist workers'
+# reports included) and listed at the end of the run, so they reach the log uncaptured.
+_FIGURES: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call":
+        return
+    _FIGURES.extend(
+        line.strip() for line in report.capstdout.splitlines() if line.startswith("FIGURE ")
+    )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _FIGURES:
+        terminalreporter.section("figures")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
