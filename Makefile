@@ -51,7 +51,8 @@ lint: tools-core tools-judges ## ruff, mypy --strict, yamllint, ct lint, docs, s
 	ruff check scripts tests bench
 	ruff format --check scripts tests bench
 	mypy --strict scripts
-	cd tests && mypy --strict --config-file ../pyproject.toml -p integration -p support
+	cd tests && mypy --strict --config-file ../pyproject.toml --cache-dir ../.mypy_cache \
+	  -p integration -p support
 	yamllint -c ci/lintconf.yaml charts ct.yaml ci
 	ct lint --config ct.yaml --all
 	$(CH) docs --check

@@ -35,6 +35,8 @@ def test_the_layout_lists_every_package_and_core_and_release_module() -> None:
 def test_the_layout_lists_every_test_home() -> None:
     text = layout()
     homes = [
-        p for p in (paths.REPO_ROOT / "tests").iterdir() if p.is_dir() and p.name != "__pycache__"
+        p
+        for p in (paths.REPO_ROOT / "tests").iterdir()
+        if p.is_dir() and p.name != "__pycache__" and not p.name.startswith(".")  # tool caches
     ]
     assert sorted(f"tests/{p.name}/" for p in homes if f"tests/{p.name}/" not in text) == []
