@@ -1,7 +1,7 @@
 """Values variants of a chart, derived from its ``values.yaml`` and schema.
 
 Used wherever a chart must be exercised beyond its shipped scenarios (the helm 3 /
-helm 4 / SDK differential test, ``charthouse compare``):
+helm 4 / SDK differential test):
 
 * :func:`toggles`: each boolean of ``values.yaml`` flipped on its own, and each
   string whose schema is an ``enum`` set to every other allowed value;

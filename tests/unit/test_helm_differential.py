@@ -22,8 +22,8 @@ by some case (its output depends on the value), so a
 new "null means unset" default cannot escape the comparison.
 
 The binaries' results are cached on disk (:mod:`charthouse.rendercache`): a warm
-run renders only with the SDK. ``charthouse compare`` runs the same comparison
-from the command line and prints the number of renders compared.
+run renders only with the SDK. ``pytest --collect-only`` counts the requests; each
+goes to three engines.
 """
 
 from __future__ import annotations
