@@ -37,6 +37,7 @@ def volumes(tmp_path: Path) -> dict[str, Path]:
     secret = tmp_path / "secret"
     secret.mkdir()
     (secret / "password").write_text(PASSWORD + "\n")
+    (secret / "app-password").write_text("app-pw\n")  # the app role's, as the chart mounts it
     initdb = tmp_path / "initdb"
     initdb.mkdir()
     (initdb / "01-schema.sql").write_text(
@@ -87,7 +88,7 @@ def _server(
             "POSTGRES_PASSWORD_FILE": "/run/secrets/db/password",
             "POSTGRES_DB": "appdb",
             "CHARTHOUSE_APP_USERNAME": "app",
-            "CHARTHOUSE_APP_PASSWORD": "app-pw",
+            "CHARTHOUSE_APP_PASSWORD_FILE": "/run/secrets/db/app-password",
         },
         mounts=[
             bind("/var/lib/postgresql", volumes["data"]),
