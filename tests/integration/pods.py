@@ -111,3 +111,17 @@ def run(
     kube.create(pod(name, namespace, script, **options))
     final = finished(kube, name, namespace, timeout=timeout)
     return final, logs(kube, name, namespace)
+
+
+def scrape_metrics(kube: Kube, namespace: str, url: str) -> dict[str, str]:
+    """The Prometheus samples ``url`` serves, read from a restricted pod in ``namespace``
+    (retried for 20 s while the exporter starts), as {series: value}."""
+    phase, scraped = run(
+        kube,
+        namespace,
+        f"for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - {url} && exit 0; sleep 2; done; exit 1",
+    )
+    assert phase == "Succeeded", scraped
+    return dict(
+        line.rsplit(" ", 1) for line in scraped.splitlines() if line and not line.startswith("#")
+    )

@@ -309,15 +309,7 @@ def test_the_exporter_reports_the_cache_up_and_its_keys(
     )
     assert written.split() == ["OK", "OK", "OK"], written
     url = f"http://{FULLNAME}-metrics.{namespace}.svc.cluster.local:9121/metrics"
-    phase, scraped = pods.run(
-        kube,
-        namespace,
-        f"for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - {url} && exit 0; sleep 2; done; exit 1",
-    )
-    assert phase == "Succeeded", scraped
-    samples = dict(
-        line.rsplit(" ", 1) for line in scraped.splitlines() if line and not line.startswith("#")
-    )
+    samples = pods.scrape_metrics(kube, namespace, url)
     redis = {k: v for k, v in samples.items() if k.startswith("redis_")}
     assert samples.get("redis_up") == "1", redis
     keys = samples.get('redis_db_keys{db="db0"}')

@@ -494,15 +494,7 @@ def test_the_exporter_reports_the_server_up(
 ) -> None:
     deploy("database", helm, release=RELEASE, values={"metrics": {"enabled": True}})
     url = f"http://{FULLNAME}-metrics.{namespace}.svc.cluster.local:9187/metrics"
-    phase, scraped = pods.run(
-        kube,
-        namespace,
-        f"for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - {url} && exit 0; sleep 2; done; exit 1",
-    )
-    assert phase == "Succeeded", scraped
-    samples = dict(
-        line.rsplit(" ", 1) for line in scraped.splitlines() if line and not line.startswith("#")
-    )
+    samples = pods.scrape_metrics(kube, namespace, url)
     assert samples.get("pg_up") == "1", {k: v for k, v in samples.items() if k.startswith("pg_")}
 
 
