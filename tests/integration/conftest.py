@@ -225,7 +225,26 @@ def restricted_namespace(
     ).check()
     for release in listing.stdout.split():
         helm.uninstall(release, name, wait=False)
+    withdraw_routes(kube, name)
     kube.delete("v1", "Namespace", name)
+
+
+# Routes a controller of any namespace may serve: a namespace takes seconds to terminate,
+# and while it does, the next test's controller would still route a shared host to it.
+ROUTE_KINDS = (
+    ("networking.k8s.io/v1", "Ingress"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+    ("gateway.networking.k8s.io/v1", "GRPCRoute"),
+)
+
+
+def withdraw_routes(kube: Kube, namespace: str) -> None:
+    """Delete the namespace's routes now, before the namespace itself goes."""
+    for api_version, kind in ROUTE_KINDS:
+        if not kube.serves(api_version, kind):
+            continue
+        for route in kube.items(api_version, kind, namespace):
+            kube.delete(api_version, kind, route["metadata"]["name"], namespace)
 
 
 @pytest.fixture

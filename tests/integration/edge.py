@@ -202,6 +202,27 @@ class Edge:
         )
         return reply
 
+    def wait_every_backend(self, host: str, path: str = "/", *, requests: int = 20) -> None:
+        """Wait until ``requests`` answers in a row through ``host`` + ``path`` are 200.
+
+        A route that splits traffic (a canary weight, several Services) answers 200 from
+        its first backend while the controller still has no endpoints for another: its
+        share gets 503 until the controller's next configuration. Traefik balances a
+        weighted route round-robin, so 20 requests reach every backend of a 20 % split.
+        """
+
+        def every_one_answered() -> bool:
+            try:
+                return all(self.get(host, path).status == 200 for _ in range(requests))
+            except OSError:
+                return False
+
+        eventually(
+            every_one_answered,
+            timeout=ROUTE_TIMEOUT,
+            what=f"{requests} answers in a row from {host}{path} via the edge",
+        )
+
 
 def deploy_edge(
     deploy: Deployer, helm: Helm, kube: Kube, *, values: dict[str, Any] | None = None

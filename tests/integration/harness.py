@@ -60,15 +60,11 @@ def release_orphans(kube: Kube, helm: Helm, test_namespace_labels: dict[str, str
     current release". Only releases in test namespaces (the namespace fixture's labels)
     are touched, never an install someone made by hand.
     """
-    from kubernetes.dynamic.exceptions import ResourceNotFoundError
-
     released = []
     for api_version, kind in FIXED_NAME_KINDS:
-        try:
-            objects = kube.items(api_version, kind, labels="app.kubernetes.io/managed-by=Helm")
-        except ResourceNotFoundError:  # the Gateway API CRDs are not installed
+        if not kube.serves(api_version, kind):  # the Gateway API CRDs are not installed
             continue
-        for obj in objects:
+        for obj in kube.items(api_version, kind, labels="app.kubernetes.io/managed-by=Helm"):
             annotations = obj["metadata"].get("annotations") or {}
             release = annotations.get("meta.helm.sh/release-name")
             namespace = annotations.get("meta.helm.sh/release-namespace")

@@ -17,7 +17,7 @@ from typing import Any
 
 from kubernetes import config, dynamic
 from kubernetes.client.exceptions import ApiException
-from kubernetes.dynamic.exceptions import NotFoundError
+from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
 from charthouse.cluster import kstatus
 
@@ -34,6 +34,14 @@ class Kube:
 
     def _resource(self, api_version: str, kind: str) -> Any:
         return self.dyn.resources.get(api_version=api_version, kind=kind)
+
+    def serves(self, api_version: str, kind: str) -> bool:
+        """Whether the API server serves ``kind`` (a CRD may not be installed)."""
+        try:
+            self._resource(api_version, kind)
+        except ResourceNotFoundError:
+            return False
+        return True
 
     def get(
         self, api_version: str, kind: str, name: str, namespace: str | None = None

@@ -172,7 +172,7 @@ def test_gateway_and_httproute_split_requests_by_canary_weight(
             },
         },
     )
-    edge.wait_routed(CANARY_HOST, "/api")
+    edge.wait_every_backend(CANARY_HOST, "/api")
     assert _condition(kube, "Gateway", edge.service, namespace, "Programmed")
     route = kube.get("gateway.networking.k8s.io/v1", "HTTPRoute", "app", namespace) or {}
     parents = route.get("status", {}).get("parents") or []

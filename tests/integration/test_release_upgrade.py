@@ -210,8 +210,8 @@ REQUESTS = 50  # per check, through the controller's address
 
 def _ingress(kube: Kube, namespace: str, release: str, provider: str) -> Probe:
     """A backend of ours behind an Ingress of the controller's class."""
-    host = "upgrade.example.com"
     name = f"backend-{secrets.token_hex(3)}"
+    host = f"{name}.example.com"  # a host of this test's only
 
     def write() -> None:
         backend = pods.pod(
