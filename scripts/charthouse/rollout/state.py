@@ -6,10 +6,10 @@ any machine with the kubeconfig sees the same record. A Secret, not a ConfigMap,
 because it keeps the release's values, which may hold secrets (helm keeps them in
 Secrets too).
 
-The record carries a lease: the command driving the rollout renews it; another
-command refuses to drive the same release while it is fresh, takes over once it
-has expired or its holder (on this machine) is gone, and may always ask the holder
-to abort (``abortRequested``).
+The record carries a lease (:mod:`charthouse.rollout.lease`): the command driving the
+rollout renews it; another command refuses to drive the same release while it is
+held, takes over once it has expired or its holder (on this machine) is gone, and may
+always ask the holder to abort (``abortRequested``).
 """
 
 from __future__ import annotations
@@ -18,16 +18,15 @@ import base64
 import contextlib
 import dataclasses
 import json
-import os
 import secrets
-import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from charthouse.errors import CharthouseError, ExitCode
+from charthouse.rollout import lease
 from charthouse.rollout.kube import Cluster, ConflictError, Obj
 from charthouse.rollout.outcome import Outcome
 from charthouse.rollout.settings import Settings
@@ -36,8 +35,6 @@ from charthouse.rollout.strategies import Plan
 
 RECORD_VERSION = 1
 DATA_KEY = "rollout.json"
-LEASE_SECONDS = 30.0
-RENEW_EVERY = LEASE_SECONDS / 3
 KEEP_GATES = 20
 KEEP_EVENTS = 100
 
@@ -48,26 +45,6 @@ def now_iso() -> str:
 
 def new_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
-
-
-def holder_id() -> str:
-    """Who holds a lease: this host and process, plus a nonce against pid reuse."""
-    return f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(3)}"
-
-
-def _holder_gone(holder: str) -> bool:
-    """True when ``holder`` names a process of this host that no longer runs."""
-    host, _, rest = holder.partition("/")
-    pid = rest.partition("/")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 @dataclass(frozen=True)
@@ -168,15 +145,11 @@ class Record:
         """Over: promoted, aborted, or refused before its first revision."""
         return self.outcome in (Outcome.PROMOTED, Outcome.ABORTED) or bool(self.finished_at)
 
-    def lease_state(self) -> str:
-        """ "held" (a command drives it), "expired", "gone" (its holder died) or "free"."""
-        if not self.lease_holder:
-            return "free"
-        if _holder_gone(self.lease_holder):
-            return "gone"
-        if time.time() - self.lease_renewed >= LEASE_SECONDS:
-            return "expired"
-        return "held"
+    def lease_state(self, now: float | None = None) -> lease.State:
+        """The lease's :func:`charthouse.rollout.lease.state` at ``now`` (default: the time)."""
+        return lease.state(
+            self.lease_holder, self.lease_renewed, time.time() if now is None else now
+        )
 
     @property
     def current_steps(self) -> tuple[str, list[Step], int]:
@@ -234,9 +207,10 @@ class Store:
     cluster: Cluster
     name: str
     owner: Obj
-    holder: str = field(default_factory=holder_id)
+    holder: str = field(default_factory=lease.holder_id)
+    # Wall-clock seconds, as other machines read the lease (time.time; tests inject one).
+    now: Callable[[], float] = time.time
     _resource_version: str = ""
-    _renewed_at: float = 0.0
 
     def load(self) -> Record | None:
         found = self.cluster.get("Secret", self.name)
@@ -294,17 +268,16 @@ class Store:
 
     def acquire(self, record: Record) -> None:
         """Take the lease on ``record`` (as just loaded), or raise :class:`BusyError`."""
-        holder = record.lease_holder
-        fresh = time.time() - record.lease_renewed < LEASE_SECONDS
-        if holder and holder != self.holder and fresh and not _holder_gone(holder):
-            left = LEASE_SECONDS - (time.time() - record.lease_renewed)
+        holder, now = record.lease_holder, self.now()
+        if holder != self.holder and record.lease_state(now) == "held":
+            left = lease.seconds_left(record.lease_renewed, now)
             raise BusyError(
                 f"release {record.release}: another `charthouse rollout` ({holder}) is driving "
                 f"rollout {record.id}; wait for it, ask it to stop with `charthouse rollout "
                 f"abort`, or retry in {left:.0f}s if it was killed"
             )
         record.lease_holder = self.holder
-        record.lease_renewed = time.time()
+        record.lease_renewed = now
         try:
             self.save(record)
         except ConflictError as exc:
@@ -312,7 +285,6 @@ class Store:
                 f"release {record.release}: another command changed the rollout record "
                 "at the same moment; retry"
             ) from exc
-        self._renewed_at = time.monotonic()
 
     def _sync(self, record: Record) -> None:
         """Re-read the stored record: still ours? Take over its abort request."""
@@ -325,14 +297,17 @@ class Store:
         record.abort_requested = found.abort_requested
 
     def commit(self, record: Record) -> None:
-        """Save ``record`` as its lease holder, keeping an abort request written meanwhile."""
+        """Save ``record`` as its lease holder, keeping an abort request written meanwhile.
+
+        Every write of the holder renews the lease: the time it saves is the time the
+        lease was last renewed, so a renewal is due :data:`lease.RENEW_EVERY` after it."""
         for _ in range(5):
+            record.lease_renewed = self.now()
             try:
                 self.save(record)
             except ConflictError:
                 self._sync(record)
                 continue
-            self._renewed_at = time.monotonic()
             return
         raise LeaseLostError(
             f"release {record.release}: the rollout record keeps changing; stopping"
@@ -343,8 +318,7 @@ class Store:
 
         Reads the record each time (cheap), so an abort request is seen within a poll."""
         self._sync(record)
-        if time.monotonic() - self._renewed_at >= RENEW_EVERY:
-            record.lease_renewed = time.time()
+        if lease.renewal_due(record.lease_renewed, self.now()):
             self.commit(record)
         return record.abort_requested
 

@@ -14,7 +14,7 @@ from rollout_fakes import FakeApi, FakeClock, FakeHelm, Progress, deployment, po
 
 from charthouse.errors import ExitCode
 from charthouse.rollout import helm as helm_
-from charthouse.rollout import overrides, state, strategies
+from charthouse.rollout import lease, overrides, strategies
 from charthouse.rollout.engine import Engine
 from charthouse.rollout.outcome import Outcome, exit_code
 from charthouse.rollout.settings import Settings, SmokeTest
@@ -238,7 +238,7 @@ def test_a_fresh_lease_keeps_a_second_command_out() -> None:
     assert stored is not None
     with pytest.raises(BusyError, match="another `charthouse rollout`"):
         second.acquire(stored)
-    stored.lease_renewed = time.time() - state.LEASE_SECONDS - 1  # expired: taken over
+    stored.lease_renewed = time.time() - lease.LEASE_SECONDS - 1  # expired: taken over
     second.acquire(stored)
     assert second.load().lease_holder == second.holder  # type: ignore[union-attr]
 
@@ -251,7 +251,7 @@ def test_the_lease_of_a_dead_process_on_this_host_is_taken_over_at_once() -> Non
     )
     stored = Store(cluster.api, "rel-app-rollout", SERVICE).load()  # type: ignore[arg-type]
     assert stored is not None
-    host = state.holder_id().split("/")[0]
+    host = lease.holder_id().split("/")[0]
     stored.lease_holder = f"{host}/{dead.stdout.strip()}/abc"
     stored.lease_renewed = time.time()
     second = Store(cluster.api, "rel-app-rollout", SERVICE)  # type: ignore[arg-type]

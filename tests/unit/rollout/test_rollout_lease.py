@@ -1,0 +1,227 @@
+"""The driving command's lease through every long wait of a canary rollout: steps that
+each end (and save the record) sooner than the renewal interval, pods taken out of
+rotation and held for the scale-down delay, gate windows, and an abort asked by
+another command meanwhile. At every poll of the driver a second command looks at the
+record as ``charthouse rollout abort`` does: it must find the lease held, so it asks
+and never takes over.
+
+The clock is the fakes' (it passes only when the code sleeps), shared by the driver's
+waits and both commands' lease timestamps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from rollout_fakes import FakeApi, FakeClock, FakeHelm, Progress, deployment, pod
+
+from charthouse.rollout import gates, lease, rotation, strategies
+from charthouse.rollout.engine import Engine
+from charthouse.rollout.outcome import Outcome
+from charthouse.rollout.settings import Settings, SmokeTest
+from charthouse.rollout.state import BusyError, Record, Store
+
+Obj = dict[str, Any]
+SERVICE = {"metadata": {"name": "rel-app", "uid": "u-1"}}
+MAIN = {
+    "kind": "Service",
+    "metadata": {"name": "rel-app", "labels": {gates.SERVICE_LABEL: "main"}},
+    "spec": {"ports": [{"port": 80}], "selector": {gates.ROTATION_LABEL: "true"}},
+}
+DEPLOYMENTS = {"stable": "rel-app", "canary": "rel-app-canary"}
+BEFORE = {"image": {"tag": "v1"}, "replicaCount": 4, "rollout": {"strategy": "canary"}}
+
+
+def replicas(values: Mapping[str, Any]) -> dict[str, int]:
+    """The chart's split of replicaCount by canary weight (the canary rounded up)."""
+    total = int(values.get("replicaCount", 4))
+    weight = int(((values.get("rollout") or {}).get("canary") or {}).get("weight", 0))
+    canary = math.ceil(total * weight / 100)
+    return {"stable": total - canary if weight < 50 else total // 2, "canary": canary}
+
+
+@dataclass
+class SlowCanaryCluster:
+    """A canary release on a cluster that takes its time, as a real node does: a new pod
+    is ready ``start_seconds`` after it was created, and a pod taken out of rotation
+    leaves the EndpointSlices ``drain_seconds`` later. Scale-downs delete the pods with
+    the lowest deletion cost first, as a ReplicaSet does."""
+
+    clock: FakeClock
+    start_seconds: float = 8.0
+    drain_seconds: float = 6.0
+    api: FakeApi = field(default_factory=FakeApi)
+    helm: FakeHelm = field(default_factory=FakeHelm)
+    born: dict[str, float] = field(default_factory=dict)
+    left: dict[str, float] = field(default_factory=dict)
+    serial: int = 0
+
+    def __post_init__(self) -> None:
+        self.helm.renderer = self.render
+        self.helm.manifest_objects = self.render(BEFORE)
+        self.helm.start(dict(BEFORE))
+        self.helm.on_upgrade = self.upgraded
+        self.api.on_pod_patched = self.patched
+        self.clock.on_sleep = self.tick
+        self.upgraded(BEFORE)
+        for name in self.born:
+            self.born[name] -= self.start_seconds  # the release runs already
+        self.tick(self.clock.now)
+
+    def render(self, values: Mapping[str, Any]) -> list[Obj]:
+        counts = replicas(values)
+        return [
+            MAIN,
+            *(
+                {
+                    "kind": "Deployment",
+                    "metadata": {"name": name, "labels": {gates.TRACK_LABEL: track}},
+                    "spec": {"replicas": counts[track]},
+                }
+                for track, name in DEPLOYMENTS.items()
+            ),
+        ]
+
+    def pods_of(self, track: str) -> list[Obj]:
+        return [p for p in self.api.pod_list if p["metadata"]["labels"][gates.TRACK_LABEL] == track]
+
+    def upgraded(self, values: Mapping[str, Any]) -> None:
+        for track, want in replicas(values).items():
+            pods = self.pods_of(track)
+            cost = sorted(
+                pods,
+                key=lambda p: int(
+                    (p["metadata"].get("annotations") or {}).get(rotation.DELETION_COST, "0")
+                ),
+            )
+            for victim in cost[: max(0, len(pods) - want)]:
+                self.api.delete_pod(victim["metadata"]["name"])
+            for _ in range(want - len(pods)):
+                self.serial += 1
+                name = f"{track}-{self.serial}"
+                created = pod(name, track, ready=False)
+                created["metadata"]["labels"][gates.ROTATION_LABEL] = "true"
+                created["metadata"]["creationTimestamp"] = f"{self.serial:06d}"
+                self.api.pod_list.append(created)
+                self.born[name] = self.clock.now
+        self.tick(self.clock.now)
+
+    def patched(self, name: str) -> None:
+        self.left[name] = self.clock.now
+
+    def tick(self, now: float) -> None:
+        """The kubelet, the Deployment and EndpointSlice controllers, one poll later."""
+        for live in self.api.pod_list:
+            ready = now - self.born[live["metadata"]["name"]] >= self.start_seconds
+            live["status"]["conditions"][0]["status"] = "True" if ready else "False"
+        for track, name in DEPLOYMENTS.items():
+            pods = self.pods_of(track)
+            ready = sum(p["status"]["conditions"][0]["status"] == "True" for p in pods)
+            self.api.deployments[name] = deployment(name, track, replicas=len(pods), ready=ready)
+        listed = [
+            {"targetRef": {"name": p["metadata"]["name"]}, "conditions": {"ready": True}}
+            for p in self.api.pod_list
+            if p["status"]["conditions"][0]["status"] == "True"
+            and (
+                rotation.in_rotation(p)
+                or now - self.left.get(p["metadata"]["name"], now) < self.drain_seconds
+            )
+        ]
+        self.api.slices["rel-app"] = [{"endpoints": listed}]
+
+
+@dataclass
+class Asker:
+    """A second command looking at the record at every poll of the driver, as ``abort``
+    does: what it finds of the lease, and whether it could take the lease over."""
+
+    cluster: SlowCanaryCluster
+    store: Store
+    states: list[str] = field(default_factory=list)
+    ages: list[float] = field(default_factory=list)
+
+    def look(self) -> None:
+        found = self.store.load()
+        assert found is not None
+        now = self.cluster.clock.now
+        self.states.append(found.lease_state(now))
+        self.ages.append(now - found.lease_renewed)
+        with pytest.raises(BusyError):
+            self.store.acquire(found)
+
+
+def begin(cluster: SlowCanaryCluster, **settings: Any) -> tuple[Engine, Record, Asker]:
+    rollout_settings = Settings(
+        strategy="canary", replica_count=4, smoke=SmokeTest(enabled=False), **settings
+    )
+    plan = strategies.plan(rollout_settings, cluster.helm.values(computed=True), "v2")
+    record = Record.begin(
+        plan,
+        release="rel",
+        chart="charts/app",
+        chart_version="",
+        settings=rollout_settings,
+        values={**BEFORE, "image": {"tag": "v2"}},
+        snapshot=dict(BEFORE),
+        pre_revision=1,
+        traffic="0%",
+    )
+    clock = cluster.clock
+    store = Store(cluster.api, "rel-app-rollout", SERVICE, now=clock)  # type: ignore[arg-type]
+    store.acquire(record)
+    engine = Engine(
+        cluster.helm, cluster.api, store, record, Progress(), clock=clock, sleep=clock.sleep
+    )
+    other = Store(cluster.api, "rel-app-rollout", SERVICE, now=clock)  # type: ignore[arg-type]
+    return engine, record, Asker(cluster, other)
+
+
+def watched(cluster: SlowCanaryCluster, asker: Asker) -> None:
+    """The asker looks after every poll of the driver (once the cluster has moved)."""
+
+    def poll(now: float) -> None:
+        cluster.tick(now)
+        asker.look()
+
+    cluster.clock.on_sleep = poll
+
+
+def test_steps_that_each_end_sooner_than_the_renewal_interval_still_renew_the_lease() -> None:
+    cluster = SlowCanaryCluster(FakeClock())
+    engine, _, asker = begin(cluster, steps=(10, 50), window_seconds=5, scale_down_delay_seconds=3)
+    watched(cluster, asker)
+    assert engine.run() is Outcome.PROMOTED
+    assert cluster.clock.now - 1000.0 > 2 * lease.LEASE_SECONDS  # a run that outlasts the lease
+    assert set(asker.states) == {"held"}
+    assert max(asker.ages) <= lease.RENEW_EVERY + engine.poll_seconds
+
+
+def test_an_abort_asked_mid_window_is_done_by_the_driver_through_drain_and_delay() -> None:
+    cluster = SlowCanaryCluster(FakeClock(), drain_seconds=12)
+    engine, record, asker = begin(
+        cluster, steps=(10, 50), window_seconds=60, scale_down_delay_seconds=20
+    )
+
+    asked: list[float] = []
+
+    def poll(now: float) -> None:
+        cluster.tick(now)
+        if asked:
+            asker.look()
+        elif record.plan[record.next].label.startswith("watch the canary at 10%"):
+            asker.store.request_abort("error budget burning")
+            asked.append(now)
+
+    cluster.clock.on_sleep = poll
+    assert engine.run() is Outcome.ABORTED
+    assert record.reason == "error budget burning"
+    assert cluster.clock.now - asked[0] > lease.LEASE_SECONDS  # the abort outlasts the lease
+    assert set(asker.states) == {"held"}
+    assert max(asker.ages) <= lease.RENEW_EVERY + engine.poll_seconds
+    restored = {**BEFORE, "rollout": {"strategy": "canary", "canary": {"weight": 0}}}
+    assert cluster.helm.values() == restored
+    assert {p["metadata"]["labels"][gates.TRACK_LABEL] for p in cluster.api.pod_list} == {"stable"}
