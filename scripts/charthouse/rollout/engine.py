@@ -8,6 +8,10 @@ good one, then the step is made again.
 
 A failed gate, or an abort asked by another command, switches to the abort plan,
 which is run the same way (and resumed the same way).
+
+The lease is kept through every wait: each poll of a wait loop goes through ``_tick``
+(which renews it when due), and each helm call, which blocks and may outlast it, runs
+inside ``Store.renewing``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from charthouse.errors import CharthouseError
 from charthouse.rollout import gates, overrides, rotation, strategies
@@ -38,6 +42,7 @@ from charthouse.rollout.steps import (
 # How long a pending revision may still belong to a live helm (one killed with its
 # parent keeps running) before it counts as abandoned and is rolled back.
 PENDING_GRACE_SECONDS = 60.0
+T = TypeVar("T")
 
 
 class ReleaseHelm(Protocol):
@@ -182,7 +187,7 @@ class Engine:
 
     def _begin_abort(self, reason: str) -> None:
         record = self.record
-        live = self.helm.values(computed=True)
+        live = self._renewing(lambda: self.helm.values(computed=True))
         switched = (
             record.strategy == "blueGreen"
             and dig(live, "rollout.blueGreen.activeColor") == record.new_track
@@ -199,6 +204,12 @@ class Engine:
 
     # -- steps -----------------------------------------------------------------------
 
+    def _renewing(self, call: Callable[[], T]) -> T:
+        """``call`` (helm, a chart build) with the lease kept while it blocks: one may take
+        longer than the lease (an upgrade on a busy API server, a dependency build)."""
+        with self.store.renewing(self.record):
+            return call()
+
     def _tick(self, message: str) -> None:
         reason = self.store.heartbeat(self.record)
         if reason and not self.record.aborting:
@@ -207,7 +218,8 @@ class Engine:
 
     def _context(self) -> gates.Context:
         if self._objects is None:
-            self._objects = gates.Objects.from_manifest(self.helm.manifest(), self.helm.hooks())
+            manifest, hooks = self._renewing(lambda: (self.helm.manifest(), self.helm.hooks()))
+            self._objects = gates.Objects.from_manifest(manifest, hooks)
         return gates.Context(
             api=self.api,
             objects=self._objects,
@@ -244,7 +256,7 @@ class Engine:
     def _apply(self, phase: str, index: int, step: Apply) -> None:
         record = self.record
         marker = helm_.description(record.id, phase, index, step.label)
-        done = helm_.applied(self.helm.history(), marker)
+        done = helm_.applied(self._renewing(self.helm.history), marker)
         if done is not None:
             record.log(f"revision {done.revision} already made: {step.label}")
             record.revision = done.revision
@@ -256,10 +268,7 @@ class Engine:
             self._recover_pending(values)
             self._prepare_chart()
             removal = self._out_of_rotation(values)
-            self.helm.upgrade(
-                record.chart, values, description=marker, chart_version=record.chart_version
-            )
-            meta = self.helm.metadata()
+            meta = self._renewing(lambda: self._upgrade(values, marker))
             record.revision = meta.revision if meta else record.revision
             record.log(f"revision {record.revision}: {step.label}")
             if removal:
@@ -268,15 +277,25 @@ class Engine:
         self._objects = None  # names and the test pod are read again after each revision
         self.reporter.note(f"revision {record.revision}")
 
+    def _upgrade(self, values: Mapping[str, Any], marker: str) -> helm_.Metadata | None:
+        """One revision with exactly ``values``; the release's metadata after it."""
+        record = self.record
+        self.helm.upgrade(
+            record.chart, values, description=marker, chart_version=record.chart_version
+        )
+        return self.helm.metadata()
+
     def _out_of_rotation(self, values: Mapping[str, Any]) -> rotation.Removal:
         """Before a revision that scales a Deployment down: the pods it will remove leave
         every Service first (:mod:`charthouse.rollout.rotation`)."""
         ctx = self._context()
         if not ctx.objects.rotation:
             return rotation.Removal(())
-        planned = rotation.planned_replicas(
-            self.helm.render(self.record.chart, values, chart_version=self.record.chart_version)
+        record = self.record
+        rendered = self._renewing(
+            lambda: self.helm.render(record.chart, values, chart_version=record.chart_version)
         )
+        planned = rotation.planned_replicas(rendered)
         removal = rotation.take_out(ctx, planned, self.reporter)
         if removal:
             self.record.log(f"out of rotation before the revision: {', '.join(removal.pods)}")
@@ -290,30 +309,31 @@ class Engine:
         if (chart / "Chart.yaml").is_file():
             from charthouse.chartdeps import ensure_dependencies
 
-            ensure_dependencies(chart, self.helm.binary)
+            self._renewing(lambda: ensure_dependencies(chart, self.helm.binary))
         self._chart_ready = True
 
     def _recover_pending(self, values: Mapping[str, Any]) -> None:
         """Roll back a revision a killed helm of this step left pending (its values are
         this step's); another's pending revision is not ours to undo."""
-        meta = self.helm.metadata()
+        meta = self._renewing(self.helm.metadata)
         if meta is None or not meta.pending:
             return
         begin = self.clock()
         while meta is not None and meta.pending and self.clock() - begin < PENDING_GRACE_SECONDS:
             self._tick(f"revision {meta.revision} is {meta.status}: waiting for its helm")
             self.sleep(self.poll_seconds)
-            meta = self.helm.metadata()
+            meta = self._renewing(self.helm.metadata)
         if meta is None or not meta.pending:
             return
-        if self.helm.values(revision=meta.revision) != dict(values):
+        pending = meta.revision
+        if self._renewing(lambda: self.helm.values(revision=pending)) != dict(values):
             raise CharthouseError(
                 f"revision {meta.revision} is {meta.status} and was not made by this rollout; "
                 "wait for the helm that makes it, or fix the release with `helm rollback`"
             )
         good = [
             r.revision
-            for r in self.helm.history(limit=50)
+            for r in self._renewing(lambda: self.helm.history(limit=50))
             if r.revision < meta.revision and r.status in ("deployed", "superseded")
         ]
         if not good:
@@ -327,4 +347,4 @@ class Engine:
         self.reporter.note(
             f"revision {meta.revision} was left {meta.status}; rollback to {good[-1]}"
         )
-        self.helm.rollback(good[-1])
+        self._renewing(lambda: self.helm.rollback(good[-1]))

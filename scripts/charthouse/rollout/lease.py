@@ -3,7 +3,8 @@
 The lease is two fields of the rollout record (:mod:`charthouse.rollout.state`): the
 holder (host, process, nonce) and the wall-clock time of its last renewal. The holder
 renews it with every write of the record, and at least every :data:`RENEW_EVERY`
-seconds while it waits (each poll of a wait loop checks). A lease not renewed for
+seconds while it waits: each poll of a wait loop checks, and while a blocking call runs
+(helm) a helper thread does (``Store.renewing``). A lease not renewed for
 :data:`LEASE_SECONDS` has expired; one whose holder was a process of this host that
 no longer runs is gone at once.
 """

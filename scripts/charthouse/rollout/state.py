@@ -19,8 +19,9 @@ import contextlib
 import dataclasses
 import json
 import secrets
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -210,6 +211,8 @@ class Store:
     holder: str = field(default_factory=lease.holder_id)
     # Wall-clock seconds, as other machines read the lease (time.time; tests inject one).
     now: Callable[[], float] = time.time
+    # How often the helper thread of :meth:`renewing` looks at the lease (real seconds).
+    keeper_poll_seconds: float = 1.0
     _resource_version: str = ""
 
     def load(self) -> Record | None:
@@ -321,6 +324,36 @@ class Store:
         if lease.renewal_due(record.lease_renewed, self.now()):
             self.commit(record)
         return record.abort_requested
+
+    @contextlib.contextmanager
+    def renewing(self, record: Record) -> Iterator[None]:
+        """Keep the lease on ``record`` while this thread blocks in a call that may outlast
+        it (helm upgrade, a chart build): a helper thread renews it when due.
+
+        The caller must leave ``record`` alone until the block ends (the helper writes
+        it); a takeover the helper found is raised when it does."""
+        stop = threading.Event()
+        lost: list[LeaseLostError] = []
+
+        def keep() -> None:
+            while not stop.wait(self.keeper_poll_seconds):
+                try:
+                    self.heartbeat(record)
+                except LeaseLostError as exc:
+                    lost.append(exc)
+                    return
+                except CharthouseError:
+                    continue  # the API server blinked; the next poll tries again
+
+        keeper = threading.Thread(target=keep, name=f"lease of {self.name}", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            keeper.join()
+        if lost:
+            raise lost[0]
 
     def release(self, record: Record) -> None:
         """Give the lease up (best effort: it expires by itself anyway)."""

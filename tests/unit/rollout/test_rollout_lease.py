@@ -5,13 +5,14 @@ another command meanwhile. At every poll of the driver a second command looks at
 record as ``charthouse rollout abort`` does: it must find the lease held, so it asks
 and never takes over.
 
-The clock is the fakes' (it passes only when the code sleeps), shared by the driver's
-waits and both commands' lease timestamps.
+The clock is the fakes' (it passes only when the code sleeps, or when a stand-in for
+helm says it blocked), shared by the driver's waits and both commands' lease timestamps.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ from charthouse.rollout import gates, lease, rotation, strategies
 from charthouse.rollout.engine import Engine
 from charthouse.rollout.outcome import Outcome
 from charthouse.rollout.settings import Settings, SmokeTest
-from charthouse.rollout.state import BusyError, Record, Store
+from charthouse.rollout.state import BusyError, LeaseLostError, Record, Store
 
 Obj = dict[str, Any]
 SERVICE = {"metadata": {"name": "rel-app", "uid": "u-1"}}
@@ -225,3 +226,65 @@ def test_an_abort_asked_mid_window_is_done_by_the_driver_through_drain_and_delay
     restored = {**BEFORE, "rollout": {"strategy": "canary", "canary": {"weight": 0}}}
     assert cluster.helm.values() == restored
     assert {p["metadata"]["labels"][gates.TRACK_LABEL] for p in cluster.api.pod_list} == {"stable"}
+
+
+def renewed_since(asker: Asker, seconds: float, *, within: float = 5.0) -> None:
+    """Wait (real time, at most ``within``) for the lease to be ``seconds`` old or less:
+    the driver's helper thread renews it while the main thread blocks."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = asker.store.load()
+        if found is not None and asker.cluster.clock.now - found.lease_renewed <= seconds:
+            return
+        time.sleep(0.005)
+
+
+def test_the_lease_is_kept_while_helm_blocks_for_longer_than_the_lease() -> None:
+    cluster = SlowCanaryCluster(FakeClock())
+    engine, _, asker = begin(cluster, steps=(10,), window_seconds=5, scale_down_delay_seconds=3)
+    engine.store.keeper_poll_seconds = 0.001
+    watched(cluster, asker)
+    reconcile = cluster.helm.on_upgrade
+    assert reconcile is not None
+    blocked: list[float] = []
+
+    def slow_helm(values: Mapping[str, Any]) -> None:
+        """The first upgrade blocks for two leases (helm on a busy API server)."""
+        if not blocked:
+            began = cluster.clock.now
+            while cluster.clock.now - began < 2 * lease.LEASE_SECONDS:
+                cluster.clock.now += 5
+                renewed_since(asker, lease.RENEW_EVERY)
+                asker.look()
+            blocked.append(cluster.clock.now - began)
+        reconcile(values)
+
+    cluster.helm.on_upgrade = slow_helm
+    assert engine.run() is Outcome.PROMOTED
+    assert blocked and set(asker.states) == {"held"}
+    assert max(asker.ages) <= lease.RENEW_EVERY + engine.poll_seconds
+
+
+def test_a_takeover_found_while_helm_blocks_stops_the_driver_once_helm_returns() -> None:
+    cluster = SlowCanaryCluster(FakeClock())
+    engine, record, asker = begin(cluster, steps=(10,))
+    engine.store.keeper_poll_seconds = 0.001
+    reads: list[str] = []
+    get = cluster.api.get
+
+    def counted(kind: str, name: str) -> Obj | None:
+        reads.append(kind)
+        return get(kind, name)
+
+    cluster.api.get = counted  # type: ignore[method-assign]
+    with pytest.raises(LeaseLostError, match="taken over"), engine.store.renewing(record):
+        found = asker.store.load()
+        assert found is not None
+        found.lease_renewed -= lease.LEASE_SECONDS  # as if the driver had stopped
+        asker.store.acquire(found)
+        taken = len(reads)
+        deadline = time.monotonic() + 5
+        while len(reads) == taken and time.monotonic() < deadline:
+            time.sleep(0.001)  # helm still runs; the helper reads the record meanwhile
+    stored = asker.store.load()
+    assert stored is not None and stored.lease_holder == asker.store.holder
