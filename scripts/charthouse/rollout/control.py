@@ -19,7 +19,7 @@ from charthouse import paths
 from charthouse import values as chart_values
 from charthouse.errors import CharthouseError
 from charthouse.rollout import helm as helm_
-from charthouse.rollout import overrides, report, settings, state, strategies
+from charthouse.rollout import lease, overrides, report, settings, state, strategies
 from charthouse.rollout.engine import Engine, Reporter
 from charthouse.rollout.kube import Cluster
 from charthouse.rollout.outcome import Outcome
@@ -258,14 +258,19 @@ def promote(options: Options, reporter: Reporter) -> report.Result:
 
 
 def abort(options: Options, reporter: Reporter) -> report.Result:
-    """Roll back the rollout in progress: by the command driving it, if one runs."""
+    """Roll back the rollout in progress: by the command driving it, if one runs.
+
+    A command holding the lease is asked, and this one waits; it drives the abort itself
+    only when the lease is free, its holder gone, or the holder stopped renewing it
+    (:class:`charthouse.rollout.lease.Observer`)."""
     began = time.monotonic()
     target = open_target(options)
     record = target.store.load()
     if record is None or record.finished:
         raise CharthouseError(f"release {target.name!r}: no rollout in progress to abort")
     reason = options.reason or f"abort asked on {socket.gethostname()}"
-    if record.lease_state() != "held":
+    holder = lease.Observer()
+    if holder.stopped(record.lease_holder, record.lease_renewed):
         record.abort_requested = record.abort_requested or reason
         return resume(target, record, reporter, began=began)
     target.store.request_abort(reason)
@@ -279,7 +284,7 @@ def abort(options: Options, reporter: Reporter) -> report.Result:
             return target.result(
                 record.outcome, _message(record, record.outcome), record, time.monotonic() - began
             )
-        if record.lease_state() != "held":
+        if holder.stopped(record.lease_holder, record.lease_renewed):
             record.abort_requested = record.abort_requested or reason
             return resume(target, record, reporter, began=began)
         reporter.progress(f"waiting for {record.lease_holder}: {_describe(record)}")

@@ -7,6 +7,12 @@ seconds while it waits: each poll of a wait loop checks, and while a blocking ca
 (helm) a helper thread does (``Store.renewing``). A lease not renewed for
 :data:`LEASE_SECONDS` has expired; one whose holder was a process of this host that
 no longer runs is gone at once.
+
+A command waiting for the holder (``charthouse rollout abort``) also judges by its own
+clock, as Kubernetes' leader election does: the holder has stopped only once the lease
+stayed unchanged for a whole lease duration since this command first saw it
+(:class:`Observer`). A holder that keeps renewing is never taken over, whatever the
+clocks of the two machines say.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Literal
 
 LEASE_SECONDS = 30.0
@@ -60,3 +69,27 @@ def seconds_left(renewed: float, now: float) -> float:
 
 def renewal_due(renewed: float, now: float) -> bool:
     return now - renewed >= RENEW_EVERY
+
+
+@dataclass
+class Observer:
+    """A waiting command's view of another command's lease: renewals seen by its own
+    monotonic clock, expiry by the record's timestamp (wall clocks of two machines may
+    disagree; both must say the holder stopped)."""
+
+    clock: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time
+    _seen: tuple[str, float] | None = field(default=None, init=False)
+    _since: float = field(default=0.0, init=False)
+
+    def stopped(self, holder: str, renewed: float) -> bool:
+        """True when the lease is free or its holder gone, or when it has expired and not
+        changed (holder, renewal time) for :data:`LEASE_SECONDS` since first seen."""
+        found = state(holder, renewed, self.wall())
+        if found in ("free", "gone"):
+            return True
+        now = self.clock()
+        if self._seen != (holder, renewed):
+            self._seen, self._since = (holder, renewed), now
+            return False
+        return found == "expired" and now - self._since >= LEASE_SECONDS

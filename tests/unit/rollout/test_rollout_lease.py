@@ -288,3 +288,66 @@ def test_a_takeover_found_while_helm_blocks_stops_the_driver_once_helm_returns()
             time.sleep(0.001)  # helm still runs; the helper reads the record meanwhile
     stored = asker.store.load()
     assert stored is not None and stored.lease_holder == asker.store.holder
+
+
+@dataclass
+class Clocks:
+    """The asking command's monotonic clock and wall clock, and the holder's wall clock
+    ``skew`` seconds off."""
+
+    now: float = 5000.0
+    skew: float = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wall(self) -> float:
+        return self.now + 1_000_000.0
+
+    def holder_wall(self) -> float:
+        return self.wall() + self.skew
+
+
+def observed(clocks: Clocks, holder: str, renewals: list[float], until: float) -> float | None:
+    """Poll every 2 s as ``abort`` does, the holder renewing at the ``renewals`` times (its
+    wall clock): when the observer first says the holder stopped, or None."""
+    watcher = lease.Observer(clock=clocks.monotonic, wall=clocks.wall)
+    begin, renewed = clocks.now, 0.0
+    while clocks.now - begin <= until:
+        while renewals and clocks.now - begin >= renewals[0]:
+            renewals.pop(0)
+            renewed = clocks.holder_wall()
+        if watcher.stopped(holder, renewed):
+            return clocks.now - begin
+        clocks.now += 2
+    return None
+
+
+HOLDER = "another-host/4242/abc123"
+
+
+@pytest.mark.parametrize("skew", [0.0, -120.0, 120.0])
+def test_a_holder_that_keeps_renewing_is_never_taken_over_whatever_its_clock(
+    skew: float,
+) -> None:
+    renewals = [float(t) for t in range(0, 600, 10)]
+    assert observed(Clocks(skew=skew), HOLDER, renewals, until=590) is None
+
+
+@pytest.mark.parametrize("skew", [0.0, -120.0])
+def test_a_holder_that_stops_renewing_is_taken_over_a_lease_after_its_last_renewal(
+    skew: float,
+) -> None:
+    stopped = observed(Clocks(skew=skew), HOLDER, [0.0, 10.0], until=300)
+    assert stopped is not None and 10 + lease.LEASE_SECONDS <= stopped <= 10 + 34
+
+
+def test_a_holder_whose_clock_runs_ahead_is_taken_over_once_its_timestamp_expires_too() -> None:
+    stopped = observed(Clocks(skew=60.0), HOLDER, [0.0], until=300)
+    assert stopped is not None and stopped >= 60 + lease.LEASE_SECONDS
+
+
+def test_a_free_lease_or_a_dead_holder_on_this_host_is_taken_over_at_once() -> None:
+    assert observed(Clocks(), "", [], until=60) == 0
+    dead = f"{lease.holder_id().split('/')[0]}/999999999/abc123"
+    assert observed(Clocks(), dead, [0.0], until=60) == 0
