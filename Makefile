@@ -17,7 +17,8 @@ STAMP := .make/venv-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
 PYTEST_WORKERS ?= auto
 # Integration tests mostly wait on the API server, so more workers than cores pay off.
 INTEGRATION_WORKERS ?= 4
-# Extra pytest arguments for both integration runs (e.g. --durations=10, -k name).
+# Extra pytest arguments for both integration runs (e.g. -k name, -x). The main run
+# prints its 10 slowest test phases (a setup phase's time is mostly the exclusive lock).
 PYTEST_EXTRA ?=
 
 .PHONY: help setup tools tools-core tools-judges lint test test-unit test-contract test-images \
@@ -84,7 +85,7 @@ test-images: setup ## build the test images (cached) and run each one with runc,
 test-integration: setup ## install/upgrade/test every chart on a real node (containers run)
 	pytest -m "integration and node_lifecycle" -p no:randomly $(PYTEST_EXTRA) tests/integration
 	pytest -m "integration and not node_lifecycle" -n $(INTEGRATION_WORKERS) -p no:randomly \
-	  $(PYTEST_EXTRA) tests/integration
+	  --durations=10 $(PYTEST_EXTRA) tests/integration
 
 release: tools-core ## version, package, sign, index changed charts into dist/repo
 	$(CH) release
