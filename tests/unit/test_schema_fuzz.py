@@ -31,13 +31,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
-from test_helm_differential import assert_engines_agree
 
 from charthouse.charts import ChartInfo, all_charts
 from charthouse.manifests import Manifests
 from charthouse.render import RenderError, RenderRequest, render
 from charthouse.validate import check_objects
 from charthouse.values import ValuesSource, schema_errors
+from unit.test_helm_differential import assert_engines_agree
 
 EXAMPLES = int(os.environ.get("CHARTHOUSE_FUZZ_EXAMPLES", "25"))
 DIFFERENTIAL_EXAMPLES = int(os.environ.get("CHARTHOUSE_DIFFERENTIAL_EXAMPLES", "8"))

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from image_support import FakeBackend, write_catalog
 
 from charthouse.images import builder, cachekey, records
+from unit.images.image_support import FakeBackend, write_catalog
 
 
 def test_a_second_build_rebuilds_nothing(tmp_path: Path, home: Path) -> None:

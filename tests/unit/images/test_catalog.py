@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from image_support import write_catalog
 
 from charthouse import images
 from charthouse.errors import CharthouseError
 from charthouse.images import catalog, reference
+from unit.images.image_support import write_catalog
 
 
 @pytest.mark.parametrize(

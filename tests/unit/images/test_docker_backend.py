@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import fake_docker
 import pytest
-from image_support import write_catalog
 
 from charthouse.errors import CharthouseError
 from charthouse.images import backends, builder
 from charthouse.images.backends import DOCKER_LABEL, Docker
+from unit.images import fake_docker
+from unit.images.image_support import write_catalog
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from image_support import write_catalog
 
 from charthouse.errors import CharthouseError
 from charthouse.images import cachekey, sources
 from charthouse.images.catalog import ContextInput
+from unit.images.image_support import write_catalog
 
 BODY = b"busybox-1.37.0/ pretend tarball\n" * 64
 SHA256 = hashlib.sha256(BODY).hexdigest()

@@ -10,11 +10,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from image_support import write_catalog
 
 from charthouse.errors import CharthouseError
 from charthouse.images import catalog, registry, sources
 from charthouse.images.catalog import ContextInput
+from unit.images.image_support import write_catalog
 
 
 def _wheel(path: Path) -> Path:

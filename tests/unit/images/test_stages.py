@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from image_support import FakeBackend
 
 from charthouse.errors import CharthouseError
 from charthouse.images import backends, builder, cachekey, catalog, sources
 from charthouse.images.catalog import ContextInput, ImageSpec
+from unit.images.image_support import FakeBackend
 
 MULTI_STAGE = (
     "FROM docker.io/library/golang:1.26.8-trixie AS build\n"

@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from image_support import FakeBackend, write_catalog
 
 from charthouse import cli
 from charthouse.errors import CharthouseError
 from charthouse.images import builder, cachekey, catalog, ensure, records, registry
+from unit.images.image_support import FakeBackend, write_catalog
 
 ALSO = "    alsoTagged: [v0, '0.9']\n"
 

@@ -10,7 +10,6 @@ import time
 from typing import Any
 
 import pytest
-from rollout_fakes import FakeApi, FakeClock, FakeHelm, Progress, deployment, pod
 
 from charthouse.errors import ExitCode
 from charthouse.rollout import helm as helm_
@@ -21,6 +20,7 @@ from charthouse.rollout.settings import Settings, SmokeTest
 from charthouse.rollout.state import BusyError, Record, Store
 from charthouse.rollout.steps import Apply
 from charthouse.values import deep_merge
+from unit.rollout.rollout_fakes import FakeApi, FakeClock, FakeHelm, Progress, deployment, pod
 
 TRACKS = ("blue", "green")
 MANIFEST = [

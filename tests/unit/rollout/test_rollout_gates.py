@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from rollout_fakes import FakeApi, FakeClock, deployment, pod
 
 from charthouse.rollout import gates
 from charthouse.rollout.settings import PrometheusGate, Settings
+from unit.rollout.rollout_fakes import FakeApi, FakeClock, deployment, pod
 
 TEST_POD = {
     "kind": "Pod",

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from rollout_fakes import FakeApi, FakeClock, FakeHelm, Progress, deployment, pod
 
 from charthouse.rollout import gates, lease, rotation, strategies
 from charthouse.rollout.engine import Engine
 from charthouse.rollout.outcome import Outcome
 from charthouse.rollout.settings import Settings, SmokeTest
 from charthouse.rollout.state import BusyError, LeaseLostError, Record, Store
+from unit.rollout.rollout_fakes import FakeApi, FakeClock, FakeHelm, Progress, deployment, pod
 
 Obj = dict[str, Any]
 SERVICE = {"metadata": {"name": "rel-app", "uid": "u-1"}}

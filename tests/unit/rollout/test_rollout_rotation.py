@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from rollout_fakes import FakeApi, FakeClock, FakeHelm, Progress, deployment, pod
 
 from charthouse.errors import CharthouseError
 from charthouse.rollout import gates, rotation, strategies
@@ -18,6 +17,7 @@ from charthouse.rollout.overrides import Change
 from charthouse.rollout.settings import Settings
 from charthouse.rollout.state import Record, Store
 from charthouse.rollout.steps import Apply
+from unit.rollout.rollout_fakes import FakeApi, FakeClock, FakeHelm, Progress, deployment, pod
 
 LABEL, COST = rotation.ROTATION_LABEL, rotation.DELETION_COST
 SERVICES = {"main": "rel-app", "stable": "rel-app-stable", "canary": "rel-app-canary"}
