@@ -86,22 +86,17 @@ def test_the_deployment_meets_pod_security_restricted() -> None:
 def test_rbac_and_the_api_service_are_upstreams() -> None:
     objects = ms.objects(IMAGE, EMBEDDED)
     roles = {
-        (b["kind"], b["roleRef"]["name"])  # type: ignore[index]
-        for b in objects
-        if str(b["kind"]).endswith("Binding")
+        (b["kind"], b["roleRef"]["name"]) for b in objects if str(b["kind"]).endswith("Binding")
     }
     assert roles == {
         ("RoleBinding", "extension-apiserver-authentication-reader"),
         ("ClusterRoleBinding", "system:auth-delegator"),
         ("ClusterRoleBinding", f"system:{ms.NAME}"),
     }
-    reader = [o for o in objects if o["metadata"]["name"] == "system:aggregated-metrics-reader"]  # type: ignore[index]
+    reader = [o for o in objects if o["metadata"]["name"] == "system:aggregated-metrics-reader"]
     assert (
         reader
-        and reader[0]["metadata"]["labels"][  # type: ignore[index]
-            "rbac.authorization.k8s.io/aggregate-to-view"
-        ]
-        == "true"
+        and reader[0]["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-view"] == "true"
     )
     service = _by_kind(objects, "Service")[0]
     pod_labels = ms.deployment(IMAGE, EMBEDDED)["spec"]["template"]["metadata"]["labels"]

@@ -38,7 +38,7 @@ class TextProducer:
 
 @pytest.fixture(autouse=True)
 def text_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sources.PRODUCERS, "text", TextProducer())  # type: ignore[index]
+    monkeypatch.setitem(sources.PRODUCERS, "text", TextProducer())
 
 
 def _catalog(
