@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,7 @@ def test_installed_group_needs_nothing(tmp_path: Path) -> None:
 
 
 def test_not_root_names_the_command_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hostpkgs.os, "geteuid", lambda: 1000)  # as root it would run apt-get
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # as root it would run apt-get
     path = _write(
         tmp_path, "groups:\n  probe:\n    charthouse-no-such-package:\n      why: probe\n"
     )

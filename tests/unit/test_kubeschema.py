@@ -64,7 +64,7 @@ def test_unknown_custom_resource_is_a_violation() -> None:
 
 
 def test_servicemonitor_typo_is_caught() -> None:
-    monitor = {
+    monitor: dict[str, Any] = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",
         "metadata": {"name": "m"},
@@ -77,7 +77,7 @@ def test_servicemonitor_typo_is_caught() -> None:
 
 
 def test_httproute_is_validated() -> None:
-    route = {
+    route: dict[str, Any] = {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
         "metadata": {"name": "r"},

@@ -161,7 +161,7 @@ def serve_process(root: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdout is not None
+    assert proc.stdout is not None and proc.stderr is not None
     line = proc.stdout.readline()
     assert "serving" in line, line + (proc.stderr.read() if proc.poll() is not None else "")
     return proc, int(line.rsplit(":", 1)[1].split("/")[0])

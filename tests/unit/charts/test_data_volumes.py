@@ -57,7 +57,9 @@ def test_global_storage_class_is_honoured_and_dash_means_no_class(
 ) -> None:
     def storage_class(values: dict[str, Any]) -> str | None:
         spec = claim_template(render(chart, values), chart)["spec"]
-        return spec.get("storageClassName")
+        name = spec.get("storageClassName")
+        assert name is None or isinstance(name, str)
+        return name
 
     assert storage_class({"global": {"storageClass": "standard-rwo"}}) == "standard-rwo"
     assert storage_class({"persistence": {"storageClass": "-"}}) == ""

@@ -656,7 +656,7 @@ def test_networkpolicy_egress_is_opt_in_to_dns_api_server_and_backends(render: R
     assert dns == {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
     assert api == {"ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}]}
     assert backends == {"to": [{"namespaceSelector": {}}]}
-    narrowed = {
+    narrowed: dict[str, Any] = {
         "enabled": True,
         "apiServerPorts": [6443],
         "backends": [{"namespaceSelector": {"matchLabels": {"team": "web"}}}],

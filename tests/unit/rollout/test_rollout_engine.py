@@ -142,7 +142,8 @@ def test_a_failed_gate_aborts_and_restores_the_values_from_before() -> None:
     assert cluster.helm.upgrades()[-1]["description"].endswith(
         "abort 1: restore green as it was before the rollout"
     )
-    assert exit_code(Outcome.ABORTED, command="start") == ExitCode.ROLLOUT_ABORTED == 4
+    assert exit_code(Outcome.ABORTED, command="start") == ExitCode.ROLLOUT_ABORTED
+    assert ExitCode.ROLLOUT_ABORTED.value == 4
 
 
 def test_aborting_after_the_switch_sends_traffic_back_before_anything_else() -> None:

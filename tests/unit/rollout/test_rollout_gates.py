@@ -10,7 +10,7 @@ from charthouse.rollout import gates
 from charthouse.rollout.settings import PrometheusGate, Settings
 from unit.rollout.rollout_fakes import FakeApi, FakeClock, deployment, pod
 
-TEST_POD = {
+TEST_POD: gates.Obj = {
     "kind": "Pod",
     "metadata": {"name": "rel-app-test-connection", "annotations": {"helm.sh/hook": "test"}},
     "spec": {

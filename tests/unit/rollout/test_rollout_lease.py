@@ -121,8 +121,10 @@ class SlowCanaryCluster:
             live["status"]["conditions"][0]["status"] = "True" if ready else "False"
         for track, name in DEPLOYMENTS.items():
             pods = self.pods_of(track)
-            ready = sum(p["status"]["conditions"][0]["status"] == "True" for p in pods)
-            self.api.deployments[name] = deployment(name, track, replicas=len(pods), ready=ready)
+            ready_pods = sum(p["status"]["conditions"][0]["status"] == "True" for p in pods)
+            self.api.deployments[name] = deployment(
+                name, track, replicas=len(pods), ready=ready_pods
+            )
         listed = [
             {"targetRef": {"name": p["metadata"]["name"]}, "conditions": {"ready": True}}
             for p in self.api.pod_list

@@ -105,9 +105,9 @@ def test_blue_green_scales_the_old_colour_down_only_after_the_window_and_delay(
     last = render("app", values[-1])
     assert last.get("Deployment", "rel-app-blue")["spec"]["replicas"] == 0
     assert serving(last) == {"green": ("v2", 3)}
-    assert (
-        overrides.apply(user, plan.steps[-1].change)["rollout"]["blueGreen"]["previewReplicas"] == 0
-    )  # type: ignore[union-attr]
+    scale_down = plan.steps[-1]
+    assert isinstance(scale_down, Apply)
+    assert overrides.apply(user, scale_down.change)["rollout"]["blueGreen"]["previewReplicas"] == 0
 
 
 def test_blue_green_without_auto_promote_pauses_before_the_switch() -> None:

@@ -19,7 +19,7 @@ from charthouse.rollout.state import Record, Store
 from charthouse.rollout.steps import Apply
 from unit.rollout.rollout_fakes import FakeApi, FakeClock, FakeHelm, Progress, deployment, pod
 
-LABEL, COST = rotation.ROTATION_LABEL, rotation.DELETION_COST
+LABEL, COST = gates.ROTATION_LABEL, rotation.DELETION_COST
 SERVICES = {"main": "rel-app", "stable": "rel-app-stable", "canary": "rel-app-canary"}
 OBJECTS = gates.Objects(
     deployments={"stable": "rel-app", "canary": "rel-app-canary"},

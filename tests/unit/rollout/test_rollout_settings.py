@@ -98,7 +98,10 @@ def test_owned_keys_from_set_are_refused_and_from_files_reported() -> None:
 
 
 def test_changes_set_and_unset_without_touching_the_input() -> None:
-    base = {"rollout": {"blueGreen": {"previewReplicas": 0}}, "image": {"tag": "v1"}}
+    base: dict[str, Any] = {
+        "rollout": {"blueGreen": {"previewReplicas": 0}},
+        "image": {"tag": "v1"},
+    }
     changed = overrides.apply(
         base,
         Change(
