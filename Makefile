@@ -53,7 +53,7 @@ lint: tools-core tools-judges ## ruff, mypy --strict, yamllint, ct lint, docs, s
 	ruff format --check scripts tests bench
 	mypy --strict scripts
 	cd tests && mypy --strict --config-file ../pyproject.toml --cache-dir ../.mypy_cache \
-	  -p integration -p support
+	  -p integration -p support -p unit
 	yamllint -c ci/lintconf.yaml charts ct.yaml ci
 	ct lint --config ct.yaml --all
 	$(CH) docs --check
