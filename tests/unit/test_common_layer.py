@@ -8,7 +8,9 @@ once for all of them (per-chart files check only what is particular to a chart):
   topologySpreadConstraints and priorityClassName reach every workload's pods, and
   a spread constraint without a labelSelector selects the workload's own pods;
 - every namespaced object names its namespace as a quoted string, so a namespace
-  such as ``"123"`` stays a string.
+  such as ``"123"`` stays a string;
+- a ServiceAccount name that looks like a number (``"0123"``) stays a string wherever
+  it is written: the ServiceAccount, the pods that run as it, the RBAC subjects.
 """
 
 from __future__ import annotations
@@ -91,3 +93,20 @@ def test_namespaces_are_quoted_strings(chart: str) -> None:
     for obj in render(chart, namespace="123").objects:
         if "namespace" in obj["metadata"]:
             assert obj["metadata"]["namespace"] == "123"
+
+
+@pytest.mark.parametrize("chart", PDB_CHARTS)
+def test_a_numeric_looking_service_account_name_stays_a_string(chart: str) -> None:
+    objects = render(chart, {"serviceAccount": {"create": True, "name": "0123"}}).objects
+    accounts = [o["metadata"]["name"] for o in objects if o["kind"] == "ServiceAccount"]
+    assert accounts == ["0123"]
+    pod_specs = [o["spec"]["template"]["spec"] for o in objects if o["kind"] in WORKLOADS]
+    assert pod_specs and all(spec["serviceAccountName"] == "0123" for spec in pod_specs)
+    subjects = [
+        subject
+        for o in objects
+        if o["kind"] in ("RoleBinding", "ClusterRoleBinding")
+        for subject in o.get("subjects") or []
+        if subject["kind"] == "ServiceAccount"
+    ]
+    assert all(subject["name"] == "0123" for subject in subjects), subjects

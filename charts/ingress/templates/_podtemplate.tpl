@@ -19,7 +19,7 @@ metadata:
     {{- . | nindent 4 }}
     {{- end }}
 spec:
-  serviceAccountName: {{ include "common.names.serviceAccountName" . }}
+  serviceAccountName: {{ include "common.names.serviceAccountName" . | quote }}
   {{- /* The controller watches the Kubernetes API, so this pod mounts a token
          even though the ServiceAccount does not automount one for others. */}}
   automountServiceAccountToken: true
