@@ -104,8 +104,9 @@ bench: setup ## benchmarks: ratios against baselines run in the same process
 	@[ ! -f bench/release.py ] || python bench/release.py
 	@[ ! -f bench/cluster.py ] || python bench/cluster.py
 
-fuzz: tools-core ## a larger schema-fuzz run than the one in make test
-	CHARTHOUSE_FUZZ_EXAMPLES=2000 pytest -m "not integration" tests/unit/test_schema_fuzz.py
+fuzz: tools-core ## a larger schema-fuzz run than make test's, on new random examples
+	CHARTHOUSE_FUZZ_EXAMPLES=2000 CHARTHOUSE_FUZZ_RANDOM=1 pytest -m "not integration" \
+	  -n $(PYTEST_WORKERS) tests/unit/test_schema_fuzz.py
 
 clean: ## remove the venv and build outputs (keeps the tool cache)
 	rm -rf $(VENV) .make dist charts/*/charts/*.tgz

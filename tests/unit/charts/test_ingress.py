@@ -127,6 +127,20 @@ def test_both_ingress_providers_get_separate_classes(render: RenderFn) -> None:
     assert providers["kubernetesIngress"]["ingressClass"] == "traefik"
 
 
+def test_numeric_looking_class_names_stay_strings(render: RenderFn) -> None:
+    m = render(
+        CHART,
+        {
+            "ingressClass": {"name": "1"},
+            "providers": {"kubernetesIngress": {"enabled": True, "ingressClass": "2"}},
+        },
+    )
+    assert sorted(ic["metadata"]["name"] for ic in m.of_kind("IngressClass")) == ["1", "2"]
+    providers = static_config(m)["providers"]
+    assert providers["kubernetesIngressNGINX"]["ingressClass"] == "1"
+    assert providers["kubernetesIngress"]["ingressClass"] == "2"
+
+
 def test_both_ingress_providers_on_one_class_is_refused(render_error: RenderErrorFn) -> None:
     err = render_error(
         CHART, {"providers": {"kubernetesIngress": {"enabled": True, "ingressClass": "nginx"}}}
