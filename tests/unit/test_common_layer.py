@@ -10,7 +10,9 @@ once for all of them (per-chart files check only what is particular to a chart):
 - every namespaced object names its namespace as a quoted string, so a namespace
   such as ``"123"`` stays a string;
 - a ServiceAccount name that looks like a number (``"0123"``) stays a string wherever
-  it is written: the ServiceAccount, the pods that run as it, the RBAC subjects.
+  it is written: the ServiceAccount, the pods that run as it, the RBAC subjects; so
+  does a ``fullnameOverride`` YAML would read as a number or a boolean (``"123"``,
+  ``"on"``), in every object that names it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import re
 
 import pytest
 
+from charthouse.validate import check_objects
 from support.rendering import names_field, render, render_error, render_text
 
 PDB_CHARTS = ("app", "database", "ingress", "cache")
@@ -110,3 +113,20 @@ def test_a_numeric_looking_service_account_name_stays_a_string(chart: str) -> No
         if subject["kind"] == "ServiceAccount"
     ]
     assert all(subject["name"] == "0123" for subject in subjects), subjects
+
+
+# Each chart with the features on whose objects name the workload by its full name.
+NAMED_BY_FULLNAME = {
+    "app": {"ingress": {"enabled": True}, "autoscaling": {"enabled": True}},
+    "database": {},
+    "ingress": {"autoscaling": {"enabled": True}},
+    "cache": {},
+}
+
+
+@pytest.mark.parametrize("chart", sorted(NAMED_BY_FULLNAME))
+@pytest.mark.parametrize("fullname", ["123", "on"])
+def test_a_fullname_yaml_would_retype_stays_a_string(chart: str, fullname: str) -> None:
+    manifests = render(chart, {**NAMED_BY_FULLNAME[chart], "fullnameOverride": fullname})
+    assert check_objects(manifests, "1.37.0") == []
+    assert fullname in {o["metadata"]["name"] for o in manifests.objects}

@@ -111,7 +111,7 @@ spec:
   volumes:
     - name: config
       configMap:
-        name: {{ include "common.names.fullname" . }}
+        name: {{ include "common.names.fullname" . | quote }}
     {{- /* One projected volume for the dynamic configuration and the default
            certificate: kubelet swaps both atomically and Traefik's directory
            watch sees one change. */}}
