@@ -172,7 +172,8 @@ def _figures(request: pytest.FixtureRequest, scenario: str, results: Results, **
     }
     for key, value in figures.items():
         request.node.user_properties.append((key, value))
-    print(f"ROLLOUT-FIGURES {' '.join(f'{k}={v}' for k, v in figures.items())}")
+    shown = " ".join(f"{k}={v}" for k, v in figures.items() if k != "scenario")
+    print(f"FIGURE rollout.{scenario}: {shown}")  # listed in the run's figures section
 
 
 def _values(tmp_path: Path, values: dict[str, Any]) -> str:
