@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from charthouse.rollout import helm as helm_
+from charthouse.rollout import strategies
 from charthouse.rollout.kube import ConflictError, KubeError
+from charthouse.rollout.settings import Settings
+from charthouse.rollout.state import Record
 
 Obj = dict[str, Any]
 TRACK = "charthouse.dev/track"
@@ -280,3 +283,28 @@ class Progress:
 
     def note(self, message: str) -> None:
         self.lines.append(message)
+
+
+# The Service a rollout's Store owns its record through (release "rel" of the app chart).
+SERVICE = {"metadata": {"name": "rel-app", "uid": "u-1"}}
+
+
+def begun(
+    plan: strategies.Plan,
+    settings: Settings,
+    values: dict[str, Any],
+    snapshot: dict[str, Any],
+    traffic: str,
+) -> Record:
+    """The record of a rollout of release "rel" (app chart, helm revision 1) at its start."""
+    return Record.begin(
+        plan,
+        release="rel",
+        chart="charts/app",
+        chart_version="",
+        settings=settings,
+        values=values,
+        snapshot=snapshot,
+        pre_revision=1,
+        traffic=traffic,
+    )

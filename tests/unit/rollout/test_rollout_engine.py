@@ -20,7 +20,16 @@ from charthouse.rollout.settings import Settings, SmokeTest
 from charthouse.rollout.state import BusyError, Record, Store
 from charthouse.rollout.steps import Apply
 from charthouse.values import deep_merge
-from unit.rollout.rollout_fakes import FakeApi, FakeClock, FakeHelm, Progress, deployment, pod
+from unit.rollout.rollout_fakes import (
+    SERVICE,
+    FakeApi,
+    FakeClock,
+    FakeHelm,
+    Progress,
+    begun,
+    deployment,
+    pod,
+)
 
 TRACKS = ("blue", "green")
 MANIFEST = [
@@ -37,7 +46,6 @@ MANIFEST = [
     }
     for name, role in (("rel-app", "main"), ("rel-app-preview", "preview"))
 ]
-SERVICE = {"metadata": {"name": "rel-app", "uid": "u-1"}}
 BEFORE = {"image": {"tag": "v1"}, "replicaCount": 3, "rollout": {"strategy": "blueGreen"}}
 DEFAULTS = {"rollout": {"blueGreen": {"activeColor": "blue"}}}
 
@@ -90,17 +98,7 @@ def begin(
     current = cluster.helm.values(computed=True)
     plan = strategies.plan(rollout_settings, current, target)
     user = {**BEFORE, "image": {"tag": target}}
-    record = Record.begin(
-        plan,
-        release="rel",
-        chart="charts/app",
-        chart_version="",
-        settings=rollout_settings,
-        values=user,
-        snapshot=dict(BEFORE),
-        pre_revision=1,
-        traffic="blue",
-    )
+    record = begun(plan, rollout_settings, user, dict(BEFORE), traffic="blue")
     clock = FakeClock()
     store = Store(cluster.api, "rel-app-rollout", SERVICE)  # type: ignore[arg-type]
     store.acquire(record)

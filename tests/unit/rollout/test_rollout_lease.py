@@ -24,10 +24,18 @@ from charthouse.rollout.engine import Engine
 from charthouse.rollout.outcome import Outcome
 from charthouse.rollout.settings import Settings, SmokeTest
 from charthouse.rollout.state import BusyError, LeaseLostError, Record, Store
-from unit.rollout.rollout_fakes import FakeApi, FakeClock, FakeHelm, Progress, deployment, pod
+from unit.rollout.rollout_fakes import (
+    SERVICE,
+    FakeApi,
+    FakeClock,
+    FakeHelm,
+    Progress,
+    begun,
+    deployment,
+    pod,
+)
 
 Obj = dict[str, Any]
-SERVICE = {"metadata": {"name": "rel-app", "uid": "u-1"}}
 MAIN = {
     "kind": "Service",
     "metadata": {"name": "rel-app", "labels": {gates.SERVICE_LABEL: "main"}},
@@ -162,17 +170,8 @@ def begin(cluster: SlowCanaryCluster, **settings: Any) -> tuple[Engine, Record, 
         strategy="canary", replica_count=4, smoke=SmokeTest(enabled=False), **settings
     )
     plan = strategies.plan(rollout_settings, cluster.helm.values(computed=True), "v2")
-    record = Record.begin(
-        plan,
-        release="rel",
-        chart="charts/app",
-        chart_version="",
-        settings=rollout_settings,
-        values={**BEFORE, "image": {"tag": "v2"}},
-        snapshot=dict(BEFORE),
-        pre_revision=1,
-        traffic="0%",
-    )
+    values = {**BEFORE, "image": {"tag": "v2"}}
+    record = begun(plan, rollout_settings, values, dict(BEFORE), traffic="0%")
     clock = cluster.clock
     store = Store(cluster.api, "rel-app-rollout", SERVICE, now=clock)  # type: ignore[arg-type]
     store.acquire(record)

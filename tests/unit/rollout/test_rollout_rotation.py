@@ -15,9 +15,18 @@ from charthouse.rollout.engine import Engine
 from charthouse.rollout.outcome import Outcome
 from charthouse.rollout.overrides import Change
 from charthouse.rollout.settings import Settings
-from charthouse.rollout.state import Record, Store
+from charthouse.rollout.state import Store
 from charthouse.rollout.steps import Apply
-from unit.rollout.rollout_fakes import FakeApi, FakeClock, FakeHelm, Progress, deployment, pod
+from unit.rollout.rollout_fakes import (
+    SERVICE,
+    FakeApi,
+    FakeClock,
+    FakeHelm,
+    Progress,
+    begun,
+    deployment,
+    pod,
+)
 
 LABEL, COST = gates.ROTATION_LABEL, rotation.DELETION_COST
 SERVICES = {"main": "rel-app", "stable": "rel-app-stable", "canary": "rel-app-canary"}
@@ -220,20 +229,9 @@ def test_the_engine_takes_the_pods_out_before_the_revision_that_removes_them() -
     settings = Settings(strategy="canary", scale_down_delay_seconds=5, replica_count=3)
     step = Apply("canary 10%: v2", Change(set={"rollout.canary.weight": 10}), traffic="10%")
     plan = strategies.Plan("canary", "v1", "v2", "stable", "canary", [step])
-    record = Record.begin(
-        plan,
-        release="rel",
-        chart="charts/app",
-        chart_version="",
-        settings=settings,
-        values=canary.helm.values(),
-        snapshot=canary.helm.values(),
-        pre_revision=1,
-        traffic="0%",
-    )
+    record = begun(plan, settings, canary.helm.values(), canary.helm.values(), traffic="0%")
     clock = FakeClock()
-    service = {"metadata": {"name": "rel-app", "uid": "u-1"}}
-    store = Store(canary.api, "rel-app-rollout", service)  # type: ignore[arg-type]
+    store = Store(canary.api, "rel-app-rollout", SERVICE)  # type: ignore[arg-type]
     store.acquire(record)
     engine = Engine(
         canary.helm, canary.api, store, record, Progress(), clock=clock, sleep=clock.sleep
