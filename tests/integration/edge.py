@@ -209,6 +209,10 @@ class Edge:
         its first backend while the controller still has no endpoints for another: its
         share gets 503 until the controller's next configuration. Traefik balances a
         weighted route round-robin, so 20 requests reach every backend of a 20 % split.
+        Several controller replicas lag the same way: each loads the route on its own,
+        and one is Ready (its ping answers) while it still answers 503. Each request is
+        a new connection the Service spreads over the replicas at random, so 20 in a row
+        reach both of two with odds of 1 - 2**-19.
         """
 
         def every_one_answered() -> bool:

@@ -102,7 +102,7 @@ def test_deleting_one_of_two_controller_replicas_under_load_fails_no_request(
             },
         },
     )
-    edge.wait_routed(FAILOVER_HOST, "/bench")
+    edge.wait_every_backend(FAILOVER_HOST, "/bench")  # both replicas route the host
     controllers = _controller_pods(kube, namespace)
     assert len(controllers) == 2, controllers
     victim = controllers[0]
