@@ -19,6 +19,12 @@ from charthouse.errors import CharthouseError
 Obj = dict[str, Any]
 T = TypeVar("T")
 
+# Seconds to connect and to wait for an answer, per API request. The client's default
+# is to wait forever: an API server that stops answering would hang the rollout
+# mid-step instead of failing the step with the object named. The client retries an
+# idempotent request three times, so a read gives up after four silent answers (2 min).
+REQUEST_TIMEOUT = (10.0, 30.0)
+
 
 class KubeError(CharthouseError):
     """The API server refused or failed a request."""
@@ -38,6 +44,7 @@ class Cluster:
 
     namespace: str
     api_client: Any
+    request_timeout: tuple[float, float] = REQUEST_TIMEOUT
 
     @classmethod
     def connect(cls, namespace: str, kubeconfig: Path | None = None) -> Cluster:
@@ -85,7 +92,12 @@ class Cluster:
         try:
             found: Obj = self._call(
                 f"{kind} {self.namespace}/{name}",
-                lambda: readers[kind](name, self.namespace, _preload_content=False),
+                lambda: readers[kind](
+                    name,
+                    self.namespace,
+                    _preload_content=False,
+                    _request_timeout=self.request_timeout,
+                ),
             )
         except KubeError as exc:
             if exc.status == 404:
@@ -98,7 +110,10 @@ class Cluster:
         found = self._call(
             f"pods {labels} in {self.namespace}",
             lambda: self._core().list_namespaced_pod(
-                self.namespace, label_selector=labels, _preload_content=False
+                self.namespace,
+                label_selector=labels,
+                _preload_content=False,
+                _request_timeout=self.request_timeout,
             ),
         )
         return list(found.get("items") or [])
@@ -112,6 +127,7 @@ class Cluster:
                 self.namespace,
                 label_selector=f"kubernetes.io/service-name={service}",
                 _preload_content=False,
+                _request_timeout=self.request_timeout,
             ),
         )
         return list(found.get("items") or [])
@@ -123,13 +139,16 @@ class Cluster:
                 self.namespace,
                 field_selector=f"involvedObject.name={pod},type=Warning",
                 _preload_content=False,
+                _request_timeout=self.request_timeout,
             ),
         )
         return list(found.get("items") or [])
 
     def logs(self, pod: str, container: str, previous: bool) -> str:
-        """The last lines a container printed ("" when there are none to read)."""
+        """The last lines a container printed ("" when there are none to read, or the
+        API server does not answer: they only decorate a failure report)."""
         from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
 
         try:
             response = self._core().read_namespaced_pod_log(
@@ -139,8 +158,9 @@ class Cluster:
                 previous=previous,
                 tail_lines=20,
                 _preload_content=False,
+                _request_timeout=self.request_timeout,
             )
-        except (ApiException, OSError):
+        except (ApiException, HTTPError, OSError):
             return ""
         return str(response.data.decode(errors="replace"))
 
@@ -148,7 +168,7 @@ class Cluster:
         created: Obj = self._call(
             f"create pod {self.namespace}/{body['metadata']['name']}",
             lambda: self._core().create_namespaced_pod(
-                self.namespace, body, _preload_content=False
+                self.namespace, body, _preload_content=False, _request_timeout=self.request_timeout
             ),
         )
         return created
@@ -158,7 +178,11 @@ class Cluster:
             self._call(
                 f"delete pod {self.namespace}/{name}",
                 lambda: self._core().delete_namespaced_pod(
-                    name, self.namespace, grace_period_seconds=0, _preload_content=False
+                    name,
+                    self.namespace,
+                    grace_period_seconds=0,
+                    _preload_content=False,
+                    _request_timeout=self.request_timeout,
                 ),
             )
         except KubeError as exc:
@@ -171,7 +195,11 @@ class Cluster:
             self._call(
                 f"patch pod {self.namespace}/{name}",
                 lambda: self._core().patch_namespaced_pod(
-                    name, self.namespace, patch, _preload_content=False
+                    name,
+                    self.namespace,
+                    patch,
+                    _preload_content=False,
+                    _request_timeout=self.request_timeout,
                 ),
             )
         except KubeError as exc:
@@ -182,7 +210,7 @@ class Cluster:
         created: Obj = self._call(
             f"create secret {self.namespace}/{body['metadata']['name']}",
             lambda: self._core().create_namespaced_secret(
-                self.namespace, body, _preload_content=False
+                self.namespace, body, _preload_content=False, _request_timeout=self.request_timeout
             ),
         )
         return created
@@ -193,24 +221,41 @@ class Cluster:
         replaced: Obj = self._call(
             f"update secret {self.namespace}/{name}",
             lambda: self._core().replace_namespaced_secret(
-                name, self.namespace, body, _preload_content=False
+                name,
+                self.namespace,
+                body,
+                _preload_content=False,
+                _request_timeout=self.request_timeout,
             ),
         )
         return replaced
 
     def service_proxy_get(self, service: str, path: str, query: dict[str, str]) -> Any:
-        """GET through the API server's service proxy (``service`` is ``name:port``)."""
-        return self._call(
-            f"GET {path} of service {self.namespace}/{service}",
-            lambda: self.api_client.call_api(
-                f"/api/v1/namespaces/{self.namespace}/services/{service}/proxy/{path.lstrip('/')}",
+        """GET through the API server's service proxy (``service`` is ``name:port``).
+
+        The generated proxy methods take no query string (a Prometheus query is one),
+        so the request is serialised by the client itself: auth from the kubeconfig,
+        the namespace and service quoted, ``path`` sent as it is.
+        """
+
+        def get() -> Any:
+            serialised = self.api_client.param_serialize(
                 "GET",
+                "/api/v1/namespaces/{namespace}/services/{service}/proxy/" + path.lstrip("/"),
+                path_params={"namespace": self.namespace, "service": service},
                 query_params=list(query.items()),
+                header_params={"Accept": "application/json"},
                 auth_settings=["BearerToken"],
-                _preload_content=False,
-                _return_http_data_only=True,
-            ),
-        )
+            )
+            response = self.api_client.call_api(*serialised, _request_timeout=self.request_timeout)
+            response.read()
+            if not 200 <= response.status < 300:
+                from kubernetes.client.exceptions import ApiException
+
+                raise ApiException(http_resp=response)
+            return response
+
+        return self._call(f"GET {path} of service {self.namespace}/{service}", get)
 
     def in_namespace(self, namespace: str) -> Cluster:
-        return Cluster(namespace, self.api_client)
+        return Cluster(namespace, self.api_client, self.request_timeout)
