@@ -15,10 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kubernetes import config, dynamic
+from kubernetes import dynamic
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
+from charthouse import kubeapi
 from charthouse.cluster import kstatus
 
 Obj = dict[str, Any]
@@ -27,9 +28,7 @@ Obj = dict[str, Any]
 class Kube:
     def __init__(self, kubeconfig: Path) -> None:
         self.kubeconfig = kubeconfig
-        self.api_client = config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=str(kubeconfig)
-        )
+        self.api_client = kubeapi.connect(kubeconfig)  # a hung API server fails the test
         self.dyn = dynamic.DynamicClient(self.api_client)  # type: ignore[no-untyped-call]
 
     def _resource(self, api_version: str, kind: str) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,3 +95,13 @@ def run_release(chart_repo: ChartRepo) -> Runner:
     """``run_release(*args, env=..., cwd=...)``: the real CLI in a subprocess against
     ``chart_repo``."""
     return functools.partial(release_in, chart_repo.root)
+
+
+@pytest.fixture
+def silent_api_port() -> Iterator[int]:
+    """A port on 127.0.0.1 whose connections the kernel accepts and nobody answers: an
+    API server that stopped responding."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from charthouse import kubeapi
 from charthouse.crds import crd_files
 from charthouse.errors import CharthouseError
 
@@ -32,23 +33,29 @@ def documents(files: Iterable[Path]) -> list[dict[str, Any]]:
 
 
 def apply(kubeconfig: Path, docs: Iterable[dict[str, Any]]) -> list[str]:
-    """Server-side apply ``docs``; return ``Kind/name`` of each."""
-    from kubernetes import config, dynamic
+    """Server-side apply ``docs``; return ``Kind/name`` of each. An API server that
+    refuses or does not answer is an error naming the kubeconfig and the object."""
+    from kubernetes import dynamic
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
 
-    api = dynamic.DynamicClient(  # type: ignore[no-untyped-call]
-        config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
-    )
-    applied = []
-    for doc in docs:
-        resource = api.resources.get(api_version=doc["apiVersion"], kind=doc["kind"])
-        resource.server_side_apply(
-            body=doc,
-            name=doc["metadata"]["name"],
-            namespace=doc["metadata"].get("namespace"),
-            field_manager=FIELD_MANAGER,
-            force_conflicts=True,
-        )
-        applied.append(f"{doc['kind']}/{doc['metadata']['name']}")
+    applied: list[str] = []
+    what = "API discovery"
+    try:
+        api = dynamic.DynamicClient(kubeapi.connect(kubeconfig))  # type: ignore[no-untyped-call]
+        for doc in docs:
+            what = f"{doc['kind']}/{doc['metadata']['name']}"
+            resource = api.resources.get(api_version=doc["apiVersion"], kind=doc["kind"])
+            resource.server_side_apply(
+                body=doc,
+                name=doc["metadata"]["name"],
+                namespace=doc["metadata"].get("namespace"),
+                field_manager=FIELD_MANAGER,
+                force_conflicts=True,
+            )
+            applied.append(what)
+    except (ApiException, HTTPError, OSError) as exc:
+        raise CharthouseError(f"{kubeconfig}: applying {what}: {exc}") from exc
     return applied
 
 

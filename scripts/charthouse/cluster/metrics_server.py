@@ -31,6 +31,7 @@ from typing import Any
 
 from cryptography import x509
 
+from charthouse import kubeapi
 from charthouse.cluster import kstatus, pki
 from charthouse.cluster.gateway_crds import apply
 from charthouse.errors import CharthouseError
@@ -316,12 +317,10 @@ class _Cluster:
     """The few API calls :func:`install` makes (dynamic client, lazily imported)."""
 
     def __init__(self, kubeconfig: Path) -> None:
-        from kubernetes import config, dynamic
+        from kubernetes import dynamic
 
         self.kubeconfig = kubeconfig
-        self.dyn = dynamic.DynamicClient(  # type: ignore[no-untyped-call]
-            config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
-        )
+        self.dyn = dynamic.DynamicClient(kubeapi.connect(kubeconfig))  # type: ignore[no-untyped-call]
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Any:
         from kubernetes.dynamic.exceptions import NotFoundError

@@ -14,16 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from charthouse import kubeapi
 from charthouse.errors import CharthouseError
 
 Obj = dict[str, Any]
 T = TypeVar("T")
-
-# Seconds to connect and to wait for an answer, per API request. The client's default
-# is to wait forever: an API server that stops answering would hang the rollout
-# mid-step instead of failing the step with the object named. The client retries an
-# idempotent request three times, so a read gives up after four silent answers (2 min).
-REQUEST_TIMEOUT = (10.0, 30.0)
 
 
 class KubeError(CharthouseError):
@@ -44,22 +39,15 @@ class Cluster:
 
     namespace: str
     api_client: Any
-    request_timeout: tuple[float, float] = REQUEST_TIMEOUT
 
     @classmethod
     def connect(cls, namespace: str, kubeconfig: Path | None = None) -> Cluster:
-        from kubernetes import config  # slow import: only when a rollout runs
-
-        try:
-            api_client = config.new_client_from_config(  # type: ignore[no-untyped-call]
-                config_file=str(kubeconfig) if kubeconfig else None
-            )
-        except (config.ConfigException, OSError) as exc:
-            raise CharthouseError(f"kubeconfig: {exc}") from exc
-        return cls(namespace, api_client)
+        """Every request bounded in time (:mod:`charthouse.kubeapi`)."""
+        return cls(namespace, kubeapi.connect(kubeconfig))
 
     def _call(self, what: str, call: Callable[[], Any]) -> Any:
         from kubernetes.client.exceptions import ApiException
+        from pydantic import ValidationError
         from urllib3.exceptions import HTTPError
 
         try:
@@ -72,6 +60,8 @@ class Cluster:
             raise kind(f"{what}: HTTP {exc.status}: {message}", status=exc.status) from exc
         except (HTTPError, OSError) as exc:
             raise KubeError(f"{what}: {exc}") from exc
+        except ValidationError as exc:  # the client checks a body against its models first
+            raise KubeError(f"{what}: the client refused the request: {exc}") from exc
         return json.loads(response.data) if response.data else None
 
     def _core(self) -> Any:
@@ -96,7 +86,6 @@ class Cluster:
                     name,
                     self.namespace,
                     _preload_content=False,
-                    _request_timeout=self.request_timeout,
                 ),
             )
         except KubeError as exc:
@@ -113,7 +102,6 @@ class Cluster:
                 self.namespace,
                 label_selector=labels,
                 _preload_content=False,
-                _request_timeout=self.request_timeout,
             ),
         )
         return list(found.get("items") or [])
@@ -127,7 +115,6 @@ class Cluster:
                 self.namespace,
                 label_selector=f"kubernetes.io/service-name={service}",
                 _preload_content=False,
-                _request_timeout=self.request_timeout,
             ),
         )
         return list(found.get("items") or [])
@@ -139,7 +126,6 @@ class Cluster:
                 self.namespace,
                 field_selector=f"involvedObject.name={pod},type=Warning",
                 _preload_content=False,
-                _request_timeout=self.request_timeout,
             ),
         )
         return list(found.get("items") or [])
@@ -158,7 +144,6 @@ class Cluster:
                 previous=previous,
                 tail_lines=20,
                 _preload_content=False,
-                _request_timeout=self.request_timeout,
             )
         except (ApiException, HTTPError, OSError):
             return ""
@@ -168,7 +153,7 @@ class Cluster:
         created: Obj = self._call(
             f"create pod {self.namespace}/{body['metadata']['name']}",
             lambda: self._core().create_namespaced_pod(
-                self.namespace, body, _preload_content=False, _request_timeout=self.request_timeout
+                self.namespace, body, _preload_content=False
             ),
         )
         return created
@@ -182,7 +167,6 @@ class Cluster:
                     self.namespace,
                     grace_period_seconds=0,
                     _preload_content=False,
-                    _request_timeout=self.request_timeout,
                 ),
             )
         except KubeError as exc:
@@ -199,7 +183,6 @@ class Cluster:
                     self.namespace,
                     patch,
                     _preload_content=False,
-                    _request_timeout=self.request_timeout,
                 ),
             )
         except KubeError as exc:
@@ -210,7 +193,7 @@ class Cluster:
         created: Obj = self._call(
             f"create secret {self.namespace}/{body['metadata']['name']}",
             lambda: self._core().create_namespaced_secret(
-                self.namespace, body, _preload_content=False, _request_timeout=self.request_timeout
+                self.namespace, body, _preload_content=False
             ),
         )
         return created
@@ -225,7 +208,6 @@ class Cluster:
                 self.namespace,
                 body,
                 _preload_content=False,
-                _request_timeout=self.request_timeout,
             ),
         )
         return replaced
@@ -247,7 +229,7 @@ class Cluster:
                 header_params={"Accept": "application/json"},
                 auth_settings=["BearerToken"],
             )
-            response = self.api_client.call_api(*serialised, _request_timeout=self.request_timeout)
+            response = self.api_client.call_api(*serialised)
             response.read()
             if not 200 <= response.status < 300:
                 from kubernetes.client.exceptions import ApiException
@@ -258,4 +240,4 @@ class Cluster:
         return self._call(f"GET {path} of service {self.namespace}/{service}", get)
 
     def in_namespace(self, namespace: str) -> Cluster:
-        return Cluster(namespace, self.api_client, self.request_timeout)
+        return Cluster(namespace, self.api_client)

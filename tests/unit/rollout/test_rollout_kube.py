@@ -1,14 +1,11 @@
-"""The rollout's Kubernetes client against a local API server that stops answering.
-
-A real ``kubernetes`` client talks to a socket on 127.0.0.1: one server accepts the
-connection and never answers, one answers at once. Nothing leaves the machine.
+"""The rollout's Kubernetes calls through the real ``kubernetes`` client, against local
+API servers on 127.0.0.1: one that never answers, one that answers at once.
 """
 
 from __future__ import annotations
 
 import http.server
 import json
-import socket
 import threading
 import time
 import urllib.parse
@@ -17,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from charthouse.rollout.kube import REQUEST_TIMEOUT, Cluster, KubeError
+from charthouse import kubeapi
+from charthouse.rollout.kube import Cluster, KubeError
 
 SHORT = (0.25, 0.25)
 
@@ -28,16 +26,7 @@ def _client(port: int) -> Any:
     configuration = client.Configuration()
     configuration.host = f"http://127.0.0.1:{port}"
     configuration.api_key = {"BearerToken": "Bearer t0ken"}
-    return client.ApiClient(configuration)
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A listening socket whose connections are accepted by the kernel, never answered."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(8)
-        yield listener.getsockname()[1]
+    return kubeapi.bounded(configuration, request_timeout=SHORT)
 
 
 PROMETHEUS_ANSWER = {"status": "success", "data": {"resultType": "scalar", "result": [0, "0.5"]}}
@@ -87,16 +76,10 @@ def answering_port() -> Iterator[int]:
         server.server_close()
 
 
-def test_every_request_is_bounded_by_default() -> None:
-    connect, read = REQUEST_TIMEOUT
-    assert 0 < connect <= read < 300
-    assert Cluster("shop", api_client=None).request_timeout == REQUEST_TIMEOUT
-
-
 def test_an_api_server_that_never_answers_fails_the_call_naming_the_object(
-    silent_port: int,
+    silent_api_port: int,
 ) -> None:
-    cluster = Cluster("shop", _client(silent_port), request_timeout=SHORT)
+    cluster = Cluster("shop", _client(silent_api_port))
     began = time.monotonic()
     with pytest.raises(KubeError, match=r"Pod shop/web-0: .*timed out"):
         cluster.get("Pod", "web-0")
@@ -117,27 +100,42 @@ CALLS: dict[str, Any] = {
 
 
 @pytest.mark.parametrize("call", CALLS.values(), ids=CALLS.keys())
-def test_every_kind_of_call_carries_the_timeout(silent_port: int, call: Any) -> None:
-    cluster = Cluster("shop", _client(silent_port), request_timeout=SHORT)
+def test_every_kind_of_call_carries_the_timeout(silent_api_port: int, call: Any) -> None:
+    cluster = Cluster("shop", _client(silent_api_port))
     with pytest.raises(KubeError, match="timed out"):
         call(cluster)
 
 
-def test_reading_logs_gives_up_quietly(silent_port: int) -> None:
+def test_reading_logs_gives_up_quietly(silent_api_port: int) -> None:
     """Logs only decorate a failure report: a silent server leaves them empty, in time."""
-    cluster = Cluster("shop", _client(silent_port), request_timeout=SHORT)
+    cluster = Cluster("shop", _client(silent_api_port))
     began = time.monotonic()
     assert cluster.logs("web-0", "app", previous=False) == ""
     assert time.monotonic() - began < 30
 
 
-def test_the_namespace_view_keeps_the_timeout(silent_port: int) -> None:
-    cluster = Cluster("shop", _client(silent_port), request_timeout=SHORT)
-    assert cluster.in_namespace("other").request_timeout == SHORT
+def test_the_namespace_view_is_bounded_too(silent_api_port: int) -> None:
+    other = Cluster("shop", _client(silent_api_port)).in_namespace("monitoring")
+    with pytest.raises(KubeError, match=r"Pod monitoring/web-0: .*timed out"):
+        other.get("Pod", "web-0")
+
+
+def test_a_body_the_client_refuses_is_an_error_naming_the_object(answering_port: int) -> None:
+    """The client checks a body against its own models before sending it (an integer CPU
+    quantity is refused there): an error naming the pod, not a traceback mid-rollout."""
+    cluster = Cluster("shop", _client(answering_port))
+    smoke = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "smoke"},
+        "spec": {"containers": [{"name": "t", "image": "x", "resources": {"limits": {"cpu": 1}}}]},
+    }
+    with pytest.raises(KubeError, match="create pod shop/smoke: the client refused the request"):
+        cluster.create_pod(smoke)
 
 
 def test_an_answering_api_server_is_read_as_before(answering_port: int) -> None:
-    cluster = Cluster("shop", _client(answering_port), request_timeout=SHORT)
+    cluster = Cluster("shop", _client(answering_port))
     pod = cluster.get("Pod", "web-0")
     assert pod is not None and pod["metadata"]["name"] == "web-0"
 
@@ -146,7 +144,7 @@ def test_a_query_through_the_service_proxy_reaches_the_service_with_auth(
     answering_port: int,
 ) -> None:
     SEEN.clear()
-    cluster = Cluster("shop", _client(answering_port), request_timeout=SHORT)
+    cluster = Cluster("shop", _client(answering_port))
     answer = cluster.in_namespace("monitoring").service_proxy_get(
         "prom:9090", "/api/v1/query", {"query": "sum(rate(errors[1m])) > 0"}
     )
@@ -161,7 +159,7 @@ def test_a_query_through_the_service_proxy_reaches_the_service_with_auth(
 
 
 def test_a_service_proxy_error_names_the_service_and_the_status(answering_port: int) -> None:
-    cluster = Cluster("shop", _client(answering_port), request_timeout=SHORT)
+    cluster = Cluster("shop", _client(answering_port))
     with pytest.raises(
         KubeError, match=r"of service shop/prom:9090: HTTP 503: no endpoints"
     ) as err:

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from charthouse import kubeapi
 from charthouse.cluster.providers.base import Status
 from charthouse.errors import CharthouseError
 
 
 def server_version(kubeconfig: Path) -> str:
-    """``gitVersion`` of the API server, through the official client (any auth method)."""
-    from kubernetes import client, config
+    """``gitVersion`` of the API server, through the official client (any auth method),
+    bounded in time: a server that never answers is unreachable, not a hang."""
+    from kubernetes import client
 
+    api = kubeapi.connect(kubeconfig)
     try:
-        api = config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=str(kubeconfig)
-        )
         version: str = client.VersionApi(api).get_code().git_version
     except Exception as exc:  # the client raises many unrelated types for "unreachable"
         raise CharthouseError(f"{kubeconfig}: cannot reach the API server: {exc}") from exc
