@@ -13,6 +13,7 @@ registry serves (on a real node a tag it lacks never becomes ready).
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import yaml
 
 from charthouse import paths
 
+from . import pods
 from .harness import Deployer
 from .helm import Helm
 from .kube import Kube, eventually
@@ -194,6 +196,91 @@ def test_a_smoke_test_answering_500_is_aborted_with_its_answer(
     assert set(endpoint_tracks(kube, namespace, "api-app")) == {"blue"}
     green = kube.get("apps/v1", "Deployment", "api-app-green", namespace)
     assert green is not None and green["spec"]["replicas"] == 0  # as before the rollout
+
+
+PROMETHEUS_STAND_IN = "prometheus-stand-in"
+
+
+def _prometheus_stand_in(kube: Kube, namespace: str, value: str) -> str:
+    """STAND-IN for Prometheus (no Prometheus image is built here): busybox httpd
+    answering every ``/api/v1/query`` with one instant vector of ``value``, in the
+    query API's format. Returns its ``namespace/service:port`` address, the form a
+    rollout reaches through the API server's service proxy."""
+    answer = json.dumps(
+        {
+            "status": "success",
+            "data": {"resultType": "vector", "result": [{"metric": {}, "value": [0, value]}]},
+        }
+    )
+    script = (
+        f"mkdir -p /tmp/www/api/v1 && echo '{answer}' > /tmp/www/api/v1/query "
+        "&& exec httpd -f -vv -p 9090 -h /tmp/www"
+    )
+    labels = {"app.kubernetes.io/name": PROMETHEUS_STAND_IN}
+    kube.create(
+        pods.pod(
+            PROMETHEUS_STAND_IN,
+            namespace,
+            script,
+            restart="Always",
+            labels=labels,
+            ports=[{"containerPort": 9090, "name": "web"}],
+            readiness={"tcpSocket": {"port": 9090}, "periodSeconds": 1},
+            volumes=[{"name": "www", "emptyDir": {}}],
+            mounts=[{"name": "www", "mountPath": "/tmp"}],
+        )
+    )
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": PROMETHEUS_STAND_IN, "namespace": namespace},
+            "spec": {"selector": labels, "ports": [{"port": 9090, "targetPort": "web"}]},
+        }
+    )
+    pods.ready(kube, PROMETHEUS_STAND_IN, namespace)
+    return f"{namespace}/{PROMETHEUS_STAND_IN}:9090"
+
+
+@pytest.mark.parametrize("helm", [4], indirect=True, ids=["helm4"])
+@pytest.mark.parametrize(
+    ("value", "outcome", "code"), [("0", "promoted", 0), ("0.5", "aborted", 4)], ids=["0", "0.5"]
+)
+def test_a_prometheus_gate_in_the_cluster_decides_by_its_answer(
+    value: str,
+    outcome: str,
+    code: int,
+    helm: Helm,
+    deploy: Deployer,
+    kube: Kube,
+    namespace: str,
+    cli: RolloutCli,
+    tmp_path: Path,
+) -> None:
+    """The gate's ``namespace/service:port`` address is read through the API server's
+    service proxy with the kubeconfig's credentials: a share of errors over ``max``
+    aborts the rollout with the value in the reason, one within it promotes."""
+    if not _real_node(kube):
+        pytest.skip("the Prometheus stand-in is a running container (kwok nodes run none)")
+    address = _prometheus_stand_in(kube, namespace, value)
+    deploy("app", helm, release="api", values=BLUE_GREEN)
+    values = {**BLUE_GREEN, "image": {"tag": "v1.10.4"}}
+    gate = {"address": address, "query": 'sum(rate(errors{track="$track"}[1m]))', "max": 0.1}
+    values["rollout"] = {**BLUE_GREEN["rollout"], "gates": {**FAST, "prometheus": gate}}
+
+    result = cli.run("start", "api", "-f", values_file(tmp_path, values), "--output", "json")
+
+    assert result.returncode == code, result.stdout + result.stderr
+    report = result.json()
+    assert report["outcome"] == outcome, report
+    if outcome == "aborted":
+        reason = report["rollout"]["reason"]
+        assert "prometheus: " in reason and "0.5" in reason and "0.1" in reason, reason
+        assert set(endpoint_tracks(kube, namespace, "api-app")) == {"blue"}
+    else:
+        assert set(endpoint_tracks(kube, namespace, "api-app")) == {"green"}
+    served = pods.logs(kube, PROMETHEUS_STAND_IN, namespace)
+    assert "/api/v1/query" in served, served  # the gate asked the stand-in itself
 
 
 def test_a_killed_command_run_again_resumes_and_finishes(
