@@ -90,32 +90,31 @@ def run_client(
     return logs
 
 
-# A Service re-created a moment ago can be unreachable for a second while kube-proxy
-# programs it (the pod is Ready first): only "could not connect" is retried, so a
-# refused password or a missing key is never retried into a pass.
+# A Service re-created a moment ago can be unreachable for a few seconds while
+# kube-proxy programs it (the pod is Ready first): refused at once (No route to host),
+# or a connect nobody answers, which valkey-cli would wait on forever without `-t`
+# (seen: a client pod hung 90 s after a reinstall). Only "could not connect" is
+# retried, so a refused password or a missing key is never retried into a pass.
 _UNTIL_REACHABLE = """tries=0
 while :; do
   out=$({cli} 2>&1)
   tries=$((tries + 1))
   case "$out" in
-    "Could not connect"*) if [ "$tries" -lt 30 ]; then sleep 1; continue; fi ;;
+    "Could not connect"*) if [ "$tries" -lt 20 ]; then sleep 1; continue; fi ;;
   esac
   break
 done
 printf '%s\\n' "$out"
 """
+CONNECT_TIMEOUT_SECONDS = 2
 
 
-def cli_script(*commands: list[str], host: str = FULLNAME) -> str:
-    """valkey-cli commands against the Service, one output line each; the password (when
-    the pod has REDISCLI_AUTH) never on the command line."""
-    lines = [
-        _UNTIL_REACHABLE.format(
-            cli=f"valkey-cli --no-auth-warning -h {host} -p 6379 {shlex.join(c)}"
-        )
-        for c in commands
-    ]
-    return "\n".join(lines)
+def cli_script(*commands: list[str], host: str = FULLNAME, url_env: str | None = None) -> str:
+    """valkey-cli commands against the Service (or the URL in env ``url_env``), one
+    output line each; the password (REDISCLI_AUTH, or in the URL) never in argv."""
+    target = f'-u "${url_env}"' if url_env else f"-h {host} -p 6379"
+    cli = f"valkey-cli --no-auth-warning -t {CONNECT_TIMEOUT_SECONDS} {target}"
+    return "\n".join(_UNTIL_REACHABLE.format(cli=f"{cli} {shlex.join(c)}") for c in commands)
 
 
 def password_env(secret: str = FULLNAME, key: str = "password") -> list[dict[str, Any]]:
@@ -281,8 +280,7 @@ def test_the_stacks_app_reaches_the_cache_through_redis_url(
         kube,
         namespace,
         image,
-        f'valkey-cli --no-auth-warning -u "$REDIS_URL" SET stack:probe {value} 2>&1\n'
-        'valkey-cli --no-auth-warning -u "$REDIS_URL" GET stack:probe 2>&1',
+        cli_script(["SET", "stack:probe", value], ["GET", "stack:probe"], url_env="REDIS_URL"),
         env=[redis_url],
         labels=labels,
     )
