@@ -24,11 +24,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from charthouse.errors import CharthouseError, ExitCode
 from charthouse.rollout import lease
-from charthouse.rollout.kube import Cluster, ConflictError, Obj
+from charthouse.rollout.kube import ConflictError, Obj
 from charthouse.rollout.outcome import Outcome
 from charthouse.rollout.settings import Settings
 from charthouse.rollout.steps import Step, plan_from_json, plan_to_json
@@ -201,11 +201,24 @@ def secret_name(main_service: str) -> str:
     return f"{main_service}-rollout"[:63].rstrip("-")
 
 
+class SecretApi(Protocol):
+    """What the record needs of one namespace: :class:`charthouse.rollout.kube.Cluster`,
+    or a fake in the unit tests."""
+
+    namespace: str
+
+    def get(self, kind: str, name: str) -> Obj | None: ...
+
+    def create_secret(self, body: Obj) -> Obj: ...
+
+    def replace_secret(self, body: Obj) -> Obj: ...
+
+
 @dataclass
 class Store:
     """Reads and writes one release's record; the Secret's resourceVersion guards writes."""
 
-    cluster: Cluster
+    cluster: SecretApi
     name: str
     owner: Obj
     holder: str = field(default_factory=lease.holder_id)

@@ -100,7 +100,7 @@ def begin(
     user = {**BEFORE, "image": {"tag": target}}
     record = begun(plan, rollout_settings, user, dict(BEFORE), traffic="blue")
     clock = FakeClock()
-    store = Store(cluster.api, "rel-app-rollout", SERVICE)  # type: ignore[arg-type]
+    store = Store(cluster.api, "rel-app-rollout", SERVICE)
     store.acquire(record)
     engine = Engine(
         cluster.helm, cluster.api, store, record, Progress(), clock=clock, sleep=clock.sleep
@@ -217,7 +217,7 @@ def test_a_pending_revision_of_someone_else_is_left_alone() -> None:
 def test_an_abort_asked_by_another_command_is_done_by_the_one_driving() -> None:
     cluster = Cluster()
     engine, record, clock = begin(cluster)
-    other = Store(cluster.api, "rel-app-rollout", SERVICE)  # type: ignore[arg-type]
+    other = Store(cluster.api, "rel-app-rollout", SERVICE)
 
     def ask(now: float) -> None:
         if record.next >= 4 and not record.abort_requested:
@@ -232,7 +232,7 @@ def test_an_abort_asked_by_another_command_is_done_by_the_one_driving() -> None:
 def test_a_fresh_lease_keeps_a_second_command_out() -> None:
     cluster = Cluster()
     begin(cluster)
-    second = Store(cluster.api, "rel-app-rollout", SERVICE)  # type: ignore[arg-type]
+    second = Store(cluster.api, "rel-app-rollout", SERVICE)
     stored = second.load()
     assert stored is not None
     with pytest.raises(BusyError, match="another `charthouse rollout`"):
@@ -248,12 +248,12 @@ def test_the_lease_of_a_dead_process_on_this_host_is_taken_over_at_once() -> Non
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
-    stored = Store(cluster.api, "rel-app-rollout", SERVICE).load()  # type: ignore[arg-type]
+    stored = Store(cluster.api, "rel-app-rollout", SERVICE).load()
     assert stored is not None
     host = lease.holder_id().split("/")[0]
     stored.lease_holder = f"{host}/{dead.stdout.strip()}/abc"
     stored.lease_renewed = time.time()
-    second = Store(cluster.api, "rel-app-rollout", SERVICE)  # type: ignore[arg-type]
+    second = Store(cluster.api, "rel-app-rollout", SERVICE)
     second.load()
     second.acquire(stored)  # no BusyError: that process is gone
     assert second.load().lease_holder == second.holder  # type: ignore[union-attr]

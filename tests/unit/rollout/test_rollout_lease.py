@@ -173,12 +173,12 @@ def begin(cluster: SlowCanaryCluster, **settings: Any) -> tuple[Engine, Record, 
     values = {**BEFORE, "image": {"tag": "v2"}}
     record = begun(plan, rollout_settings, values, dict(BEFORE), traffic="0%")
     clock = cluster.clock
-    store = Store(cluster.api, "rel-app-rollout", SERVICE, now=clock)  # type: ignore[arg-type]
+    store = Store(cluster.api, "rel-app-rollout", SERVICE, now=clock)
     store.acquire(record)
     engine = Engine(
         cluster.helm, cluster.api, store, record, Progress(), clock=clock, sleep=clock.sleep
     )
-    other = Store(cluster.api, "rel-app-rollout", SERVICE, now=clock)  # type: ignore[arg-type]
+    other = Store(cluster.api, "rel-app-rollout", SERVICE, now=clock)
     return engine, record, Asker(cluster, other)
 
 

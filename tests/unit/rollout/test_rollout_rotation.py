@@ -231,7 +231,7 @@ def test_the_engine_takes_the_pods_out_before_the_revision_that_removes_them() -
     plan = strategies.Plan("canary", "v1", "v2", "stable", "canary", [step])
     record = begun(plan, settings, canary.helm.values(), canary.helm.values(), traffic="0%")
     clock = FakeClock()
-    store = Store(canary.api, "rel-app-rollout", SERVICE)  # type: ignore[arg-type]
+    store = Store(canary.api, "rel-app-rollout", SERVICE)
     store.acquire(record)
     engine = Engine(
         canary.helm, canary.api, store, record, Progress(), clock=clock, sleep=clock.sleep
