@@ -53,7 +53,9 @@ if [ -n "$user" ]; then
 fi
 
 deadline=$(( $(date +%s) + ${CHARTHOUSE_TEST_TIMEOUT:-120} ))
-until reply=$(valkey-cli "$@" PING 2>&1) && [ "$reply" = "PONG" ]; do
+# Each try is bounded (`timeout`), so the deadline holds even while the cache's
+# Service address answers nothing yet.
+until reply=$(timeout 5 valkey-cli "$@" PING 2>&1) && [ "$reply" = "PONG" ]; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
     echo "REDIS_URL (host $host, port $port, db ${database:-0}): PING answered: $reply" >&2
     exit 1
