@@ -74,6 +74,7 @@ test: setup ## unit + contract + image + integration tests (what .ci/run runs)
 	$(MAKE) --no-print-directory test-integration
 
 test-unit: tools-core ## offline render/validate/policy/release tests
+	@$(CH) tools host-packages scripts
 	pytest -m "not integration and not images" -n $(PYTEST_WORKERS) tests/unit
 
 test-contract: tools-core ## the repository's promises: make release on a fresh clone, CI files

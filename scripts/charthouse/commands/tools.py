@@ -21,6 +21,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     listing.set_defaults(func=_list)
     bindir = actions.add_parser("bin-dir", help="print the directory holding the tool links")
     bindir.set_defaults(func=_bin_dir)
+    host = actions.add_parser(
+        "host-packages",
+        help="install the missing Debian packages of groups in ci/debian-packages.yaml",
+    )
+    host.add_argument("groups", nargs="+", metavar="GROUP")
+    host.set_defaults(func=_host_packages)
 
 
 def _install(args: argparse.Namespace) -> int:
@@ -52,4 +58,12 @@ def _list(_args: argparse.Namespace) -> int:
 
 def _bin_dir(_args: argparse.Namespace) -> int:
     print(paths.BIN_DIR)
+    return ExitCode.OK
+
+
+def _host_packages(args: argparse.Namespace) -> int:
+    from charthouse import hostpkgs
+
+    for group in args.groups:
+        hostpkgs.ensure(group)
     return ExitCode.OK
