@@ -124,14 +124,25 @@ def prune(limit: int = MAX_ENTRIES) -> int:
     root = cache_dir()
     if not root.is_dir():
         return 0
-    entries = [p for p in root.glob("*/*.json")]
-    if len(entries) <= limit:
+    listed = ((_mtime(path), path) for path in root.glob("*/*.json"))
+    dated = [(mtime, path) for mtime, path in listed if mtime is not None]
+    if len(dated) <= limit:
         return 0
-    entries.sort(key=lambda p: p.stat().st_mtime)
-    doomed = entries[: len(entries) - limit]
+    dated.sort()
+    doomed = [path for _, path in dated[: len(dated) - limit]]
     for path in doomed:
         path.unlink(missing_ok=True)
     return len(doomed)
+
+
+def _mtime(path: Path) -> float | None:
+    """``path``'s modification time, or None once it is gone: parallel test workers
+    share the cache, and another one's prune may delete an entry between the listing
+    and this look."""
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return None
 
 
 def render(
