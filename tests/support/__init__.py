@@ -5,7 +5,8 @@
 - :mod:`support.chartrepo`: a throwaway chart repository for release and serve tests,
   and ``charthouse release`` run against it.
 - :mod:`support.fresh_clone`: a fresh clone of this repository running its own code.
-- :mod:`support.servers`: real servers (chart repository, OCI registry) on 127.0.0.1.
+- :mod:`support.servers`: real servers on 127.0.0.1 (chart repository, OCI registry,
+  in-process HTTP handlers).
 
 Fixtures that need a cluster (helm and Kubernetes clients pointed at it, the
 deployer, failure diagnostics) stay in ``tests/integration/``: only tests that have

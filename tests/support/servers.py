@@ -1,10 +1,13 @@
-"""Real servers started by tests (a chart repository, an OCI registry) on 127.0.0.1."""
+"""Real servers started by tests on 127.0.0.1: programs (a chart repository, an OCI
+registry) and in-process HTTP handlers (a stand-in API server, a download mirror)."""
 
 from __future__ import annotations
 
+import http.server
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,6 +23,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def handler_port(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[int]:
+    """Serve ``handler`` from a thread on a port of 127.0.0.1 the kernel picks, until
+    the block ends; yields the port."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield int(httpd.server_address[1])
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 @contextmanager

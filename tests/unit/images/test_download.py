@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import http.server
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from charthouse.errors import CharthouseError
 from charthouse.images import cachekey, sources
 from charthouse.images.catalog import ContextInput
+from support.servers import handler_port
 from unit.images.image_support import write_catalog
 
 BODY = b"busybox-1.37.0/ pretend tarball\n" * 64
@@ -49,13 +49,9 @@ def server() -> Iterator[Server]:
         def log_message(self, *_args: object) -> None:
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    served.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield served
-    httpd.shutdown()
-    httpd.server_close()
+    with handler_port(Handler) as port:
+        served.url = f"http://127.0.0.1:{port}"
+        yield served
 
 
 def _stage(tmp_path: Path, config: object, name: str = "busybox.tar.bz2") -> Path:

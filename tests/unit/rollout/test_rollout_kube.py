@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import pytest
 
 from charthouse import kubeapi
 from charthouse.rollout.kube import Cluster, KubeError
+from support.servers import handler_port
 
 SHORT = (0.25, 0.25)
 
@@ -66,14 +66,8 @@ class _ApiServer(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def answering_port() -> Iterator[int]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ApiServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with handler_port(_ApiServer) as port:
+        yield port
 
 
 def test_an_api_server_that_never_answers_fails_the_call_naming_the_object(

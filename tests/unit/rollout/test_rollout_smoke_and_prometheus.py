@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from charthouse.manifests import Manifests
 from charthouse.rollout import prometheus, smoke
 from charthouse.rollout.settings import PrometheusGate
 from support.rendering import RenderFn
+from support.servers import handler_port
 
 # STAND-IN for busybox's `nc HOST PORT` (the host has no busybox): stdin to the socket,
 # the answer to stdout, exactly what the script pipes through.
@@ -63,11 +63,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[int]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd.server_address[1]
-    httpd.shutdown()
+    with handler_port(_Handler) as port:
+        yield port
 
 
 def _busybox() -> str | None:
