@@ -67,6 +67,20 @@ def pod(
     }
 
 
+def claim(name: str, namespace: str, storage: str) -> Obj:
+    """A ReadWriteOnce PersistentVolumeClaim of the cluster's default StorageClass, for a
+    test pod's volume."""
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": storage}},
+        },
+    }
+
+
 def phase(kube: Kube, name: str, namespace: str) -> str | None:
     live = kube.get("v1", "Pod", name, namespace)
     return live["status"].get("phase") if live else None

@@ -12,6 +12,7 @@ import pytest
 
 from charthouse.tools import pin
 
+from . import pods
 from .conftest import SessionCluster
 from .kube import Kube, eventually
 
@@ -37,17 +38,7 @@ def test_nodes_are_ready(kube: Kube) -> None:
 
 
 def test_default_storage_class_binds_a_claim(kube: Kube, namespace: str) -> None:
-    claim = kube.create(
-        {
-            "apiVersion": "v1",
-            "kind": "PersistentVolumeClaim",
-            "metadata": {"name": "data", "namespace": namespace},
-            "spec": {
-                "accessModes": ["ReadWriteOnce"],
-                "resources": {"requests": {"storage": "1Gi"}},
-            },
-        }
-    )
+    claim = kube.create(pods.claim("data", namespace, "1Gi"))
     assert claim["spec"].get("storageClassName"), "no default StorageClass was applied"
 
     def bound() -> str | None:

@@ -169,17 +169,7 @@ def test_a_load_balancer_service_answers_on_loopback(kube: Kube, namespace: str,
 
 
 def test_pvc_data_survives_the_pod(kube: Kube, namespace: str) -> None:
-    kube.create(
-        {
-            "apiVersion": "v1",
-            "kind": "PersistentVolumeClaim",
-            "metadata": {"name": "data", "namespace": namespace},
-            "spec": {
-                "accessModes": ["ReadWriteOnce"],
-                "resources": {"requests": {"storage": "64Mi"}},
-            },
-        }
-    )
+    kube.create(pods.claim("data", namespace, "64Mi"))
     token = secrets.token_hex(8)
     volumes = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
     mounts = [{"name": "data", "mountPath": "/data"}]

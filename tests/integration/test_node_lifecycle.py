@@ -72,17 +72,7 @@ def _exercise(cluster: EmbeddedCluster) -> None:
         timeout=30,
         what="the namespace's default ServiceAccount",
     )
-    kube.create(
-        {
-            "apiVersion": "v1",
-            "kind": "PersistentVolumeClaim",
-            "metadata": {"name": "data", "namespace": namespace},
-            "spec": {
-                "accessModes": ["ReadWriteOnce"],
-                "resources": {"requests": {"storage": "8Mi"}},
-            },
-        }
-    )
+    kube.create(pods.claim("data", namespace, "8Mi"))
     kube.create(
         pods.pod(
             "sleeper",
