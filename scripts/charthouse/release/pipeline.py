@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from charthouse import hostpkgs
 from charthouse.chartset import ChartSet
 from charthouse.errors import CharthouseError
 from charthouse.release import changes, faults, git, metadata, package, sign
@@ -245,6 +246,7 @@ def _publish_site_only(plan: Plan, opts: Options) -> None:
 
 
 def release(opts: Options, out: TextIO = sys.stdout) -> int:
+    hostpkgs.ensure("release")  # git finds the changes, gpg signs: a fresh machine may lack them
     the_plan = plan(opts)
     try:
         print(the_plan.describe(), file=out, flush=True)
