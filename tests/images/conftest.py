@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from image_runner import Container, Image
 
-from charthouse import hostpkgs, tools
-from charthouse.images import builder
+from charthouse import tools
+from charthouse.images import backends, builder
 from charthouse.images.backends import Buildah
 
 
@@ -22,8 +22,7 @@ def buildah() -> Buildah:
         pytest.skip("running images with runc needs root")
     if os.environ.get("CHARTHOUSE_IMAGE_BACKEND", "buildah") != "buildah":
         pytest.skip("these tests mount images from the buildah store")
-    hostpkgs.ensure("images")  # buildah and mmdebstrap: a fresh machine has neither
-    return Buildah(builder.home())
+    return backends.buildah(builder.home())
 
 
 @pytest.fixture(scope="session")

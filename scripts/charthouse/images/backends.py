@@ -289,5 +289,11 @@ def detect(home: Path) -> Backend:
         raise CharthouseError(f"{BACKEND_ENV}={wanted!r}: expected buildah or docker")
     if wanted == "docker" or (not wanted and docker_answers()):
         return Docker()
+    return buildah(home)
+
+
+def buildah(home: Path) -> Buildah:
+    """The buildah backend, its host packages installed first (buildah, and mmdebstrap
+    for the Debian base it builds on: a fresh machine has neither)."""
     hostpkgs.ensure("images")
     return Buildah(home)
